@@ -1,0 +1,327 @@
+//! Agent definitions: the JSON file format, its validation, and the validated [`Agent`].
+//!
+//! Parse, don't validate: an [`Agent`] only exists once every reference in the file resolves,
+//! and it carries its trained classifier. The raw file structs stay private.
+
+use crate::entity::EntityType;
+use crate::nlu::IntentClassifier;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// Why an agent file was rejected.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AgentError {
+    /// The file is not valid JSON or does not fit the format.
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde reported, naming the field.
+        message: String,
+    },
+    /// The JSON is well formed but a field is wrong.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Path of the offending field, e.g. `intents[0].parameters[1].prompts`.
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: String,
+    #[serde(default = "default_language")]
+    language: String,
+    #[serde(default = "default_threshold")]
+    confidence_threshold: f32,
+    #[serde(default)]
+    welcome: Vec<String>,
+    fallback: Vec<String>,
+    webhook_error: Vec<String>,
+    #[serde(default)]
+    webhooks: BTreeMap<String, RawWebhook>,
+    intents: Vec<RawIntent>,
+}
+
+fn default_language() -> String {
+    "en".to_owned()
+}
+
+fn default_threshold() -> f32 {
+    0.45
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: String,
+    #[serde(default = "default_timeout")]
+    timeout_ms: u32,
+}
+
+fn default_timeout() -> u32 {
+    5000
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntent {
+    name: String,
+    training_phrases: Vec<String>,
+    #[serde(default)]
+    parameters: Vec<RawParameter>,
+    #[serde(default)]
+    responses: Vec<String>,
+    #[serde(default)]
+    fulfillment: Option<RawFulfillment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParameter {
+    name: String,
+    entity: String,
+    #[serde(default)]
+    mandatory: bool,
+    #[serde(default)]
+    prompts: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFulfillment {
+    webhook: String,
+    tag: String,
+}
+
+/// A validated agent with its trained intent classifier.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    /// Display name.
+    pub name: String,
+    /// Language code sent to webhooks.
+    pub language: String,
+    /// Classifier confidence below which an utterance matches no intent.
+    pub confidence_threshold: f32,
+    /// Messages that open a new conversation.
+    pub welcome: Vec<String>,
+    /// Messages for an utterance that matches no intent.
+    pub fallback: Vec<String>,
+    /// Messages when a fulfillment webhook fails.
+    pub webhook_error: Vec<String>,
+    /// Fulfillment webhooks by name.
+    pub webhooks: BTreeMap<String, Webhook>,
+    /// Intents, in file order.
+    pub intents: Vec<Intent>,
+    pub(crate) classifier: IntentClassifier,
+}
+
+/// A fulfillment webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    /// Where requests are POSTed.
+    pub url: String,
+    /// How long to wait for the reply.
+    pub timeout_ms: u32,
+}
+
+/// Something the user may want, learned from training phrases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    /// Unique name, e.g. `CheckOrderStatus`.
+    pub name: String,
+    /// Example utterances.
+    pub training_phrases: Vec<String>,
+    /// Parameters to collect.
+    pub parameters: Vec<Parameter>,
+    /// Messages shown once the intent's mandatory parameters are filled; `$name` is replaced by
+    /// the parameter's value.
+    pub responses: Vec<String>,
+    /// Webhook called once the mandatory parameters are filled.
+    pub fulfillment: Option<Fulfillment>,
+}
+
+/// A value the intent needs, filled from the user's words (slot filling).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    /// Name, as sent to webhooks in `sessionInfo.parameters`.
+    pub name: String,
+    /// The entity type that fills it.
+    pub entity: EntityType,
+    /// Whether the intent waits for it.
+    pub mandatory: bool,
+    /// Questions asked while it is missing (first prompt, then re-prompts).
+    pub prompts: Vec<String>,
+}
+
+/// A fulfillment: which webhook to call and with which tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fulfillment {
+    /// Name of the webhook in [`Agent::webhooks`].
+    pub webhook: String,
+    /// Tag sent as `fulfillmentInfo.tag`.
+    pub tag: String,
+}
+
+impl Agent {
+    /// Parses and validates an agent file, and trains its classifier.
+    pub fn from_json(text: &str) -> Result<Agent, AgentError> {
+        let raw: RawAgent = serde_json::from_str(text).map_err(|e| AgentError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+        })?;
+        Self::validate(raw)
+    }
+
+    /// Looks an intent up by name.
+    pub fn intent(&self, name: &str) -> Option<&Intent> {
+        self.intents.iter().find(|i| i.name == name)
+    }
+
+    fn validate(raw: RawAgent) -> Result<Agent, AgentError> {
+        let invalid = |field: String, message: String| Err(AgentError::Invalid { field, message });
+        if raw.fallback.is_empty() {
+            return invalid("fallback".into(), "needs at least one message".into());
+        }
+        if raw.webhook_error.is_empty() {
+            return invalid("webhook_error".into(), "needs at least one message".into());
+        }
+        if !(0.0..=1.0).contains(&raw.confidence_threshold) {
+            return invalid(
+                "confidence_threshold".into(),
+                format!("{} is outside 0..=1", raw.confidence_threshold),
+            );
+        }
+        let mut names = HashSet::new();
+        let mut intents = Vec::with_capacity(raw.intents.len());
+        for (i, intent) in raw.intents.into_iter().enumerate() {
+            let at = format!("intents[{i}]");
+            if !names.insert(intent.name.clone()) {
+                return invalid(format!("{at}.name"), format!("duplicate intent '{}'", intent.name));
+            }
+            if intent.training_phrases.iter().all(|p| p.trim().is_empty()) {
+                return invalid(format!("{at}.training_phrases"), format!("intent '{}' has no training phrase", intent.name));
+            }
+            let mut parameters = Vec::new();
+            let mut param_names = HashSet::new();
+            for (j, p) in intent.parameters.into_iter().enumerate() {
+                let at = format!("{at}.parameters[{j}]");
+                if !param_names.insert(p.name.clone()) {
+                    return invalid(format!("{at}.name"), format!("duplicate parameter '{}'", p.name));
+                }
+                let Some(entity) = EntityType::parse(&p.entity) else {
+                    return invalid(
+                        format!("{at}.entity"),
+                        format!("unknown entity type '{}'; expected one of {}", p.entity, EntityType::KNOWN.join(", ")),
+                    );
+                };
+                if p.mandatory && p.prompts.is_empty() {
+                    return invalid(format!("{at}.prompts"), format!("mandatory parameter '{}' needs a prompt", p.name));
+                }
+                parameters.push(Parameter { name: p.name, entity, mandatory: p.mandatory, prompts: p.prompts });
+            }
+            let fulfillment = match intent.fulfillment {
+                Some(f) if !raw.webhooks.contains_key(&f.webhook) => {
+                    let known: Vec<&str> = raw.webhooks.keys().map(String::as_str).collect();
+                    return invalid(
+                        format!("{at}.fulfillment.webhook"),
+                        format!("unknown webhook '{}'; expected one of [{}]", f.webhook, known.join(", ")),
+                    );
+                }
+                Some(f) => Some(Fulfillment { webhook: f.webhook, tag: f.tag }),
+                None => None,
+            };
+            if fulfillment.is_none() && intent.responses.is_empty() {
+                return invalid(format!("{at}.responses"), format!("intent '{}' has neither responses nor a fulfillment", intent.name));
+            }
+            intents.push(Intent {
+                name: intent.name,
+                training_phrases: intent.training_phrases,
+                parameters,
+                responses: intent.responses,
+                fulfillment,
+            });
+        }
+        let webhooks = raw
+            .webhooks
+            .into_iter()
+            .map(|(name, w)| (name, Webhook { url: w.url, timeout_ms: w.timeout_ms }))
+            .collect();
+        let classifier = IntentClassifier::train(
+            intents.iter().enumerate().flat_map(|(i, intent)| intent.training_phrases.iter().map(move |p| (i, p.as_str()))),
+        );
+        Ok(Agent {
+            name: raw.name,
+            language: raw.language,
+            confidence_threshold: raw.confidence_threshold,
+            welcome: raw.welcome,
+            fallback: raw.fallback,
+            webhook_error: raw.webhook_error,
+            webhooks,
+            intents,
+            classifier,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{
+  "name": "t",
+  "fallback": ["?"],
+  "webhook_error": ["!"],
+  "intents": [ { "name": "Hi", "training_phrases": ["hello"], "responses": ["Hello!"] } ]
+}"#;
+
+    #[test]
+    fn accepts_a_minimal_agent() {
+        let agent = Agent::from_json(MINIMAL).unwrap();
+        assert_eq!(agent.intent("Hi").unwrap().responses, vec!["Hello!"]);
+        assert_eq!(agent.language, "en");
+    }
+
+    #[test]
+    fn syntax_errors_name_line_column_and_field() {
+        let text = MINIMAL.replace("\"responses\"", "\"responsez\"");
+        let err = Agent::from_json(&text).unwrap_err();
+        let AgentError::Syntax { line, message, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(*line, 5);
+        assert!(message.contains("responsez"), "{message}");
+    }
+
+    #[test]
+    fn rejects_unknown_entity_with_the_choices() {
+        let text = MINIMAL.replace(
+            "\"responses\"",
+            r#""parameters": [{"name": "n", "entity": "@sys.nmber", "mandatory": true, "prompts": ["n?"]}], "responses""#,
+        );
+        let err = Agent::from_json(&text).unwrap_err();
+        assert_eq!(err.to_string(), "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number");
+    }
+
+    #[test]
+    fn rejects_mandatory_parameter_without_prompt() {
+        let text = MINIMAL.replace("\"responses\"", r#""parameters": [{"name": "n", "entity": "@sys.number", "mandatory": true}], "responses""#);
+        let err = Agent::from_json(&text).unwrap_err();
+        assert_eq!(err.to_string(), "intents[0].parameters[0].prompts: mandatory parameter 'n' needs a prompt");
+    }
+
+    #[test]
+    fn rejects_unknown_webhook_and_duplicate_intents() {
+        let text = MINIMAL.replace("\"responses\"", r#""fulfillment": {"webhook": "nope", "tag": "t"}, "responses""#);
+        let err = Agent::from_json(&text).unwrap_err();
+        assert_eq!(err.to_string(), "intents[0].fulfillment.webhook: unknown webhook 'nope'; expected one of []");
+
+        let dup = MINIMAL.replace("\"intents\": [ ", r#""intents": [ { "name": "Hi", "training_phrases": ["hey"], "responses": ["Hey"] }, "#);
+        let err = Agent::from_json(&dup).unwrap_err();
+        assert_eq!(err.to_string(), "intents[1].name: duplicate intent 'Hi'");
+    }
+}

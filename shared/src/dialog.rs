@@ -1,0 +1,332 @@
+//! The sans-IO dialog runtime: one user input in, one [`Turn`] out.
+//!
+//! Call order for a host (the edge, a test, the CLI):
+//! 1. `step(agent, state, input)` with the stored state;
+//! 2. for each [`Effect::CallWebhook`] in the turn, call the webhook and hand the outcome to
+//!    `resume(agent, &turn.state, outcome)`, whose turn follows (or, with
+//!    [`Turn::replaces_earlier`], replaces) the first one's messages;
+//! 3. store the last turn's `state`.
+//!
+//! Nothing here reads a clock, a network or a random source: the same inputs give the same turn.
+
+use crate::agent::{Agent, Intent};
+use crate::webhook::{
+    FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
+    WebhookRequest, WebhookResponse,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Everything the engine remembers between turns; the host stores it as JSON.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DialogState {
+    /// The intent being served, while it collects parameters or waits for its webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<ActiveIntent>,
+    /// Session parameters: every value collected so far, as sent to webhooks.
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    /// The last intent matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_intent: Option<String>,
+    /// Consecutive utterances that matched nothing.
+    #[serde(default)]
+    pub no_match_count: u32,
+}
+
+/// An intent in progress (a form in Dialogflow CX terms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveIntent {
+    /// The intent's name.
+    pub intent: String,
+    /// The classifier's confidence when it matched.
+    pub confidence: f32,
+    /// Parameters filled so far.
+    #[serde(default)]
+    pub slots: BTreeMap<String, SlotValue>,
+    /// The parameter last prompted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<String>,
+    /// How many times the awaited parameter has been asked for.
+    #[serde(default)]
+    pub prompts_given: u32,
+    /// A webhook call was requested and its outcome not yet resumed.
+    #[serde(default)]
+    pub awaiting_webhook: bool,
+}
+
+/// A filled parameter: the words it came from and the typed value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotValue {
+    /// The user's words.
+    pub original: String,
+    /// The resolved value.
+    pub value: Value,
+}
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserInput {
+    /// Typed or transcribed text.
+    Text(String),
+    /// The conversation opened: the agent greets.
+    Welcome,
+}
+
+impl UserInput {
+    /// A text input.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text(text.into())
+    }
+}
+
+/// A message from the agent to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Plain text.
+    pub text: String,
+}
+
+/// Work the host must do for the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// POST `request` to the agent's webhook `webhook`, then call [`resume`] with the outcome.
+    CallWebhook {
+        /// Name of the webhook in [`Agent::webhooks`].
+        webhook: String,
+        /// The CX request; the host fills `sessionInfo.session` and `detectIntentResponseId`.
+        request: WebhookRequest,
+    },
+}
+
+/// The outcome of an [`Effect::CallWebhook`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookOutcome {
+    /// The webhook answered 2xx with a valid `WebhookResponse`.
+    Replied(WebhookResponse),
+    /// Timeout, transport error, non-2xx, oversize or malformed reply.
+    Failed,
+}
+
+/// The intent an utterance matched, for analytics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Intent name.
+    pub intent: String,
+    /// Classifier confidence.
+    pub confidence: f32,
+}
+
+/// The result of one step: new state, messages to show and effects to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// The state to store (or to pass to [`resume`]).
+    pub state: DialogState,
+    /// Messages for the user, in order.
+    pub messages: Vec<Reply>,
+    /// Work for the host.
+    pub effects: Vec<Effect>,
+    /// The intent matched by this input, if any.
+    pub matched: Option<Match>,
+    /// The messages of this turn replace those of the turn that requested the webhook.
+    pub replaces_earlier: bool,
+}
+
+impl Turn {
+    fn new(state: DialogState) -> Self {
+        Self { state, messages: Vec::new(), effects: Vec::new(), matched: None, replaces_earlier: false }
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.messages.push(Reply { text: text.into() });
+    }
+}
+
+/// Runs one user input through the agent.
+pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
+    let mut turn = Turn::new(state.clone());
+    let text = match input {
+        UserInput::Welcome => {
+            agent.welcome.iter().for_each(|m| turn.say(m));
+            return turn;
+        }
+        UserInput::Text(text) => text.trim(),
+    };
+    // A webhook outcome that never came back (the host failed between step and resume)
+    // must not wedge the conversation.
+    if turn.state.active.as_ref().is_some_and(|a| a.awaiting_webhook) {
+        turn.state.active = None;
+    }
+    let classified = agent
+        .classifier
+        .classify(text)
+        .filter(|c| c.confidence >= agent.confidence_threshold)
+        .map(|c| (&agent.intents[c.intent], c.confidence));
+
+    if let Some(active) = turn.state.active.as_mut() {
+        let intent = agent.intent(&active.intent).expect("state refers to an intent of this agent");
+        let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text));
+        let switches = classified.is_some_and(|(other, _)| other.name != intent.name);
+        if filled || !switches {
+            if !filled {
+                active.prompts_given += 1;
+            }
+            fill_other_slots(intent, active, text);
+            advance(agent, intent, &mut turn, text);
+            return turn;
+        }
+    }
+
+    let Some((intent, confidence)) = classified else {
+        turn.state.no_match_count += 1;
+        let i = (turn.state.no_match_count as usize - 1) % agent.fallback.len();
+        turn.say(&agent.fallback[i]);
+        return turn;
+    };
+    turn.state.no_match_count = 0;
+    turn.state.last_intent = Some(intent.name.clone());
+    turn.matched = Some(Match { intent: intent.name.clone(), confidence });
+    let mut active = ActiveIntent {
+        intent: intent.name.clone(),
+        confidence,
+        slots: BTreeMap::new(),
+        awaiting: None,
+        prompts_given: 0,
+        awaiting_webhook: false,
+    };
+    fill_other_slots(intent, &mut active, text);
+    turn.state.active = Some(active);
+    advance(agent, intent, &mut turn, text);
+    turn
+}
+
+/// Fills the awaited parameter from the whole utterance; true when it was filled.
+fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str) -> bool {
+    let Some(param) = intent.parameters.iter().find(|p| p.name == name) else { return false };
+    let Some(m) = param.entity.find_all(text).into_iter().next() else { return false };
+    active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
+    true
+}
+
+/// Fills still-empty parameters from entities in the utterance, each entity used once.
+fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str) {
+    let mut used: Vec<(usize, usize)> = Vec::new();
+    for param in &intent.parameters {
+        if let Some(v) = active.slots.get(&param.name) {
+            used.extend(param.entity.find_all(text).iter().filter(|m| m.original == v.original).map(|m| (m.start, m.end)));
+            continue;
+        }
+        let found = param.entity.find_all(text).into_iter().find(|m| !used.contains(&(m.start, m.end)));
+        if let Some(m) = found {
+            used.push((m.start, m.end));
+            active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
+        }
+    }
+}
+
+/// Prompts for the next missing mandatory parameter, or completes the intent.
+fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
+    let active = turn.state.active.as_mut().expect("advance needs an active intent");
+    if let Some(missing) = intent.parameters.iter().find(|p| p.mandatory && !active.slots.contains_key(&p.name)) {
+        if active.awaiting.as_deref() != Some(missing.name.as_str()) {
+            active.awaiting = Some(missing.name.clone());
+            active.prompts_given = 0;
+        }
+        let prompt = &missing.prompts[(active.prompts_given as usize).min(missing.prompts.len() - 1)];
+        turn.say(prompt.clone());
+        return;
+    }
+    active.awaiting = None;
+    let mut parameters = turn.state.parameters.clone();
+    parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    let responses: Vec<String> = intent.responses.iter().map(|r| render(r, &parameters)).collect();
+    turn.messages.extend(responses.iter().map(|text| Reply { text: text.clone() }));
+    match &intent.fulfillment {
+        Some(fulfillment) => {
+            active.awaiting_webhook = true;
+            let request = WebhookRequest {
+                language_code: agent.language.clone(),
+                fulfillment_info: FulfillmentInfo { tag: fulfillment.tag.clone() },
+                intent_info: Some(IntentInfo {
+                    last_matched_intent: intent.name.clone(),
+                    display_name: intent.name.clone(),
+                    confidence: active.confidence,
+                    parameters: active
+                        .slots
+                        .iter()
+                        .map(|(k, v)| {
+                            (k.clone(), IntentParameterValue { original_value: v.original.clone(), resolved_value: v.value.clone() })
+                        })
+                        .collect(),
+                }),
+                session_info: SessionInfo { session: String::new(), parameters },
+                text: Some(text.to_owned()),
+                messages: responses
+                    .into_iter()
+                    .map(|t| ResponseMessage { text: Some(TextMessage { text: vec![t] }), payload: None })
+                    .collect(),
+                ..WebhookRequest::default()
+            };
+            turn.effects.push(Effect::CallWebhook { webhook: fulfillment.webhook.clone(), request });
+        }
+        None => {
+            turn.state.parameters = parameters;
+            turn.state.active = None;
+        }
+    }
+}
+
+/// Applies a webhook's outcome to the state left by the turn that requested it.
+pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Turn {
+    let mut turn = Turn::new(state.clone());
+    let Some(active) = turn.state.active.take().filter(|a| a.awaiting_webhook) else {
+        return turn;
+    };
+    // Collected values become session parameters either way: a failing webhook loses nothing.
+    turn.state.parameters.extend(active.slots.into_iter().map(|(k, v)| (k, v.value)));
+    match outcome {
+        WebhookOutcome::Replied(response) => {
+            for text in response.texts() {
+                turn.say(text);
+            }
+            turn.replaces_earlier = response
+                .fulfillment_response
+                .as_ref()
+                .is_some_and(|f| f.merge_behavior == MergeBehavior::Replace);
+            if let Some(updates) = response.session_info {
+                for (name, value) in updates.parameters {
+                    if value.is_null() {
+                        turn.state.parameters.remove(&name);
+                    } else {
+                        turn.state.parameters.insert(name, value);
+                    }
+                }
+            }
+        }
+        WebhookOutcome::Failed => agent.webhook_error.iter().for_each(|m| turn.say(m)),
+    }
+    turn
+}
+
+/// Replaces `$name` with the parameter's value (strings without quotes).
+fn render(template: &str, parameters: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after.find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).unwrap_or(after.len());
+        match parameters.get(&after[..len]) {
+            Some(Value::String(s)) if len > 0 => out.push_str(s),
+            Some(v) if len > 0 => out.push_str(&v.to_string()),
+            _ => out.push_str(&rest[at..at + 1 + len]),
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests;

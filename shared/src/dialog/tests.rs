@@ -1,0 +1,196 @@
+//! Turn-by-turn tests of the runtime against a small retail agent.
+
+use super::*;
+use crate::webhook::FulfillmentResponse;
+
+fn agent() -> Agent {
+    Agent::from_json(
+        r#"{
+  "name": "shop",
+  "welcome": ["Welcome!"],
+  "fallback": ["Sorry, I didn't get that.", "Still lost."],
+  "webhook_error": ["Our systems are down, try later."],
+  "webhooks": { "orders": { "url": "https://example.com/hook" } },
+  "intents": [
+    { "name": "CheckOrderStatus",
+      "training_phrases": ["where is my order", "track order", "order status", "where is order 123456"],
+      "parameters": [ { "name": "order-number", "entity": "@sys.number", "mandatory": true,
+                        "prompts": ["Can you provide your order number?", "Please type the number, e.g. 123456."] } ],
+      "responses": ["Looking up order $order-number."],
+      "fulfillment": { "webhook": "orders", "tag": "order-status" } },
+    { "name": "Greeting", "training_phrases": ["hello", "hi there"], "responses": ["Hello!"] }
+  ]
+}"#,
+    )
+    .unwrap()
+}
+
+fn say(agent: &Agent, state: &DialogState, text: &str) -> Turn {
+    step(agent, state, &UserInput::text(text))
+}
+
+fn texts(turn: &Turn) -> Vec<&str> {
+    turn.messages.iter().map(|m| m.text.as_str()).collect()
+}
+
+fn webhook_request(turn: &Turn) -> &WebhookRequest {
+    match turn.effects.as_slice() {
+        [Effect::CallWebhook { webhook, request }] if webhook == "orders" => request,
+        other => panic!("expected one webhook call, got {other:?}"),
+    }
+}
+
+fn reply(text: &str) -> WebhookOutcome {
+    WebhookOutcome::Replied(WebhookResponse {
+        fulfillment_response: Some(FulfillmentResponse {
+            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text.into()] }), payload: None }],
+            merge_behavior: MergeBehavior::Append,
+        }),
+        ..WebhookResponse::default()
+    })
+}
+
+#[test]
+fn welcome_greets_without_changing_state() {
+    let turn = step(&agent(), &DialogState::default(), &UserInput::Welcome);
+    assert_eq!(texts(&turn), ["Welcome!"]);
+    assert_eq!(turn.state, DialogState::default());
+}
+
+#[test]
+fn prompts_for_the_mandatory_parameter_then_calls_the_webhook() {
+    let agent = agent();
+    let first = say(&agent, &DialogState::default(), "Where is my order?");
+    assert_eq!(texts(&first), ["Can you provide your order number?"]);
+    assert!(first.effects.is_empty());
+    assert_eq!(first.matched.as_ref().unwrap().intent, "CheckOrderStatus");
+
+    let second = say(&agent, &first.state, "123456");
+    assert_eq!(texts(&second), ["Looking up order 123456."]);
+    let request = webhook_request(&second);
+    assert_eq!(request.session_info.parameters["order-number"], 123456);
+    assert_eq!(request.fulfillment_info.tag, "order-status");
+    let info = request.intent_info.as_ref().unwrap();
+    assert_eq!(info.display_name, "CheckOrderStatus");
+    assert_eq!(info.parameters["order-number"].original_value, "123456");
+
+    let done = resume(&agent, &second.state, reply("Your order 123456 is out for delivery."));
+    assert_eq!(texts(&done), ["Your order 123456 is out for delivery."]);
+    assert_eq!(done.state.active, None);
+    assert_eq!(done.state.parameters["order-number"], 123456);
+}
+
+#[test]
+fn fills_the_parameter_from_the_first_utterance() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "Where is order 123456?");
+    assert_eq!(webhook_request(&turn).session_info.parameters["order-number"], 123456);
+}
+
+#[test]
+fn reprompts_with_the_next_prompt_when_the_answer_has_no_number() {
+    let agent = agent();
+    let first = say(&agent, &DialogState::default(), "track order");
+    let again = say(&agent, &first.state, "I don't know it");
+    assert_eq!(texts(&again), ["Please type the number, e.g. 123456."]);
+    let still = say(&agent, &again.state, "no idea");
+    assert_eq!(texts(&still), ["Please type the number, e.g. 123456."], "the last prompt repeats");
+    let filled = say(&agent, &still.state, "oh wait, it's 42");
+    assert_eq!(webhook_request(&filled).session_info.parameters["order-number"], 42);
+}
+
+#[test]
+fn another_intent_interrupts_slot_filling() {
+    let agent = agent();
+    let first = say(&agent, &DialogState::default(), "track order");
+    let hello = say(&agent, &first.state, "hello");
+    assert_eq!(texts(&hello), ["Hello!"]);
+    assert_eq!(hello.state.active, None);
+}
+
+#[test]
+fn unrecognised_input_gets_the_fallbacks_in_turn() {
+    let agent = agent();
+    let one = say(&agent, &DialogState::default(), "blorp zzzt");
+    assert_eq!(texts(&one), ["Sorry, I didn't get that."]);
+    let two = say(&agent, &one.state, "qwxv");
+    assert_eq!(texts(&two), ["Still lost."]);
+    let hello = say(&agent, &two.state, "hi there");
+    assert_eq!(hello.state.no_match_count, 0);
+}
+
+#[test]
+fn a_failed_webhook_says_sorry_and_keeps_what_was_collected() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "where is order 77");
+    let failed = resume(&agent, &turn.state, WebhookOutcome::Failed);
+    assert_eq!(texts(&failed), ["Our systems are down, try later."]);
+    assert_eq!(failed.state.parameters["order-number"], 77);
+    assert_eq!(failed.state.active, None);
+    // The conversation goes on normally.
+    let next = say(&agent, &failed.state, "track order");
+    assert_eq!(texts(&next), ["Can you provide your order number?"]);
+}
+
+#[test]
+fn webhook_parameter_updates_apply_and_null_deletes() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "where is order 77");
+    let mut parameters = Map::new();
+    parameters.insert("order-number".into(), Value::Null);
+    parameters.insert("carrier".into(), "DHL".into());
+    let response = WebhookResponse {
+        session_info: Some(SessionInfo { session: String::new(), parameters }),
+        fulfillment_response: Some(FulfillmentResponse { messages: vec![], merge_behavior: MergeBehavior::Replace }),
+        ..WebhookResponse::default()
+    };
+    let done = resume(&agent, &turn.state, WebhookOutcome::Replied(response));
+    assert!(!done.state.parameters.contains_key("order-number"));
+    assert_eq!(done.state.parameters["carrier"], "DHL");
+    assert!(done.replaces_earlier);
+}
+
+#[test]
+fn a_lost_webhook_outcome_does_not_wedge_the_conversation() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "where is order 77");
+    let next = say(&agent, &turn.state, "hello");
+    assert_eq!(texts(&next), ["Hello!"]);
+}
+
+#[test]
+fn resume_without_a_pending_webhook_does_nothing() {
+    let agent = agent();
+    let turn = resume(&agent, &DialogState::default(), WebhookOutcome::Failed);
+    assert!(turn.messages.is_empty());
+}
+
+#[test]
+fn state_round_trips_through_json() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "track order");
+    let json = serde_json::to_string(&turn.state).unwrap();
+    let back: DialogState = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, turn.state);
+}
+
+#[test]
+fn render_substitutes_known_parameters_only() {
+    let mut p = Map::new();
+    p.insert("n".into(), 5.into());
+    p.insert("who".into(), "Ann".into());
+    assert_eq!(render("$who has $n items, $unknown and $ alone", &p), "Ann has 5 items, $unknown and $ alone");
+}
+
+#[test]
+fn the_demo_agent_file_is_valid_and_understands_the_seed_phrases() {
+    let agent = Agent::from_json(include_str!("../../../edge/agents/retail-demo.json")).unwrap();
+    for phrase in ["Where is my order?", "Track order", "Order status", "Where is my parcel?", "track my packge"] {
+        let turn = say(&agent, &DialogState::default(), phrase);
+        assert_eq!(turn.matched.as_ref().map(|m| m.intent.as_str()), Some("CheckOrderStatus"), "{phrase}");
+    }
+    for phrase in ["What's the weather in Paris?", "asdfgh", "I like turtles"] {
+        let turn = say(&agent, &DialogState::default(), phrase);
+        assert_eq!(turn.matched, None, "{phrase}");
+    }
+}

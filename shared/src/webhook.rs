@@ -1,0 +1,185 @@
+//! Dialogflow CX webhook wire types, so an existing CX fulfillment server works unchanged.
+//!
+//! Requests are written in camelCase. Responses are read in camelCase or snake_case (protobuf
+//! JSON accepts both, and many real webhooks send `fulfillment_response`); unknown fields are
+//! ignored.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The request sent to a fulfillment webhook (CX `WebhookRequest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookRequest {
+    /// Unique id of this turn.
+    pub detect_intent_response_id: String,
+    /// Language of the conversation, e.g. `en`.
+    pub language_code: String,
+    /// Which fulfillment is asked for.
+    pub fulfillment_info: FulfillmentInfo,
+    /// The intent matched in this turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent_info: Option<IntentInfo>,
+    /// The session and its parameters.
+    pub session_info: SessionInfo,
+    /// What the user typed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Messages the agent has produced so far in this turn.
+    #[serde(default)]
+    pub messages: Vec<ResponseMessage>,
+    /// Free-form payload from the channel.
+    #[serde(default)]
+    pub payload: Map<String, Value>,
+}
+
+/// `fulfillmentInfo`: the tag of the fulfillment that is called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct FulfillmentInfo {
+    /// The tag configured on the fulfillment.
+    pub tag: String,
+}
+
+/// `intentInfo`: the matched intent and its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IntentInfo {
+    /// Identifier of the intent.
+    pub last_matched_intent: String,
+    /// Display name of the intent.
+    pub display_name: String,
+    /// Classifier confidence in `[0, 1]`.
+    pub confidence: f32,
+    /// Parameters by name.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, IntentParameterValue>,
+}
+
+/// A parameter value as the user wrote it and as it was resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IntentParameterValue {
+    /// The text the value came from.
+    pub original_value: String,
+    /// The typed value.
+    pub resolved_value: Value,
+}
+
+/// `sessionInfo`: the session id and its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SessionInfo {
+    /// Session identifier (the conversation id).
+    #[serde(default)]
+    pub session: String,
+    /// Session parameters by name.
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+}
+
+/// One message of a CX response (`ResponseMessage`); kinds we do not render are kept as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseMessage {
+    /// A text message: one or more variants of which the first is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextMessage>,
+    /// A custom payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+/// `text: { text: [...] }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TextMessage {
+    /// The text variants.
+    #[serde(default)]
+    pub text: Vec<String>,
+}
+
+/// The reply of a fulfillment webhook (CX `WebhookResponse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookResponse {
+    /// Messages to show the user.
+    #[serde(default, alias = "fulfillment_response")]
+    pub fulfillment_response: Option<FulfillmentResponse>,
+    /// Parameter updates; a `null` value deletes the parameter.
+    #[serde(default, alias = "session_info")]
+    pub session_info: Option<SessionInfo>,
+    /// Custom payload (kept, not interpreted).
+    #[serde(default)]
+    pub payload: Option<Value>,
+}
+
+/// `fulfillmentResponse`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FulfillmentResponse {
+    /// Messages in order.
+    #[serde(default)]
+    pub messages: Vec<ResponseMessage>,
+    /// Whether these messages follow or replace the ones the agent already queued.
+    #[serde(default, alias = "merge_behavior")]
+    pub merge_behavior: MergeBehavior,
+}
+
+/// How webhook messages combine with the agent's own messages of the turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MergeBehavior {
+    /// Unset: treated as `APPEND`.
+    #[default]
+    MergeBehaviorUnspecified,
+    /// Webhook messages follow the agent's.
+    Append,
+    /// Webhook messages replace the agent's.
+    Replace,
+}
+
+impl WebhookResponse {
+    /// The text lines to show, in order (the first variant of each text message).
+    pub fn texts(&self) -> Vec<String> {
+        self.fulfillment_response
+            .iter()
+            .flat_map(|f| &f.messages)
+            .filter_map(|m| m.text.as_ref()?.text.first().cloned())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_snake_case_like_an_express_webhook_sends() {
+        let body = r#"{ "fulfillment_response": { "messages": [ { "text": { "text": ["Your order 1 is here."] } } ] } }"#;
+        let r: WebhookResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(r.texts(), vec!["Your order 1 is here."]);
+    }
+
+    #[test]
+    fn reads_camel_case_with_parameter_deletion_and_merge() {
+        let body = r#"{ "fulfillmentResponse": { "messages": [ { "text": { "text": ["a", "b"] } }, { "payload": {"x": 1} } ],
+                        "mergeBehavior": "REPLACE" },
+                       "sessionInfo": { "parameters": { "order-number": null, "vip": true } },
+                       "unknownField": 1 }"#;
+        let r: WebhookResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(r.texts(), vec!["a"]);
+        let f = r.fulfillment_response.unwrap();
+        assert_eq!(f.merge_behavior, MergeBehavior::Replace);
+        let params = r.session_info.unwrap().parameters;
+        assert_eq!(params["order-number"], Value::Null);
+        assert_eq!(params["vip"], Value::Bool(true));
+    }
+
+    #[test]
+    fn writes_camel_case() {
+        let mut req = WebhookRequest::default();
+        req.session_info.parameters.insert("order-number".into(), 123456.into());
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["sessionInfo"]["parameters"]["order-number"], 123456);
+        assert!(json.get("fulfillmentInfo").is_some());
+    }
+}
