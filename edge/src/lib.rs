@@ -1,1 +1,33 @@
-//! placeholder
+//! Switchboard's edge service: the HTTP API around the dialog engine, run as a Cloudflare Worker.
+//!
+//! Everything but [`glue`] is platform-free: the request logic is written against the small
+//! traits in [`ports`] (context store, outbound HTTP, clock), so it runs natively in tests with
+//! the in-memory implementations of [`memory`] and in the worker with KV and `fetch`.
+//!
+//! ```
+//! use switchboard_edge::{api::{self, ApiRequest}, memory::{MemoryStore, NoHttp, StepClock}, Config, Edge};
+//! use switchboard_dialog::agent::Agent;
+//!
+//! let agent = Agent::from_json(include_str!("../agents/retail-demo.json")).unwrap();
+//! let edge = Edge::new(&agent, Config::for_tests(), MemoryStore::default(), NoHttp, StepClock::default());
+//! let request = ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#);
+//! let response = futures_executor::block_on(api::handle(&edge, request));
+//! assert_eq!(response.status, 201);
+//! ```
+
+pub mod api;
+pub mod config;
+pub mod conversation;
+pub mod demo;
+pub mod error;
+pub mod fulfillment;
+pub mod ids;
+pub mod memory;
+pub mod ports;
+pub mod token;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;
+
+pub use config::Config;
+pub use conversation::Edge;

@@ -174,7 +174,12 @@ impl Agent {
         let raw: RawAgent = serde_json::from_str(text).map_err(|e| AgentError::Syntax {
             line: e.line(),
             column: e.column(),
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         })?;
         Self::validate(raw)
     }
@@ -203,42 +208,76 @@ impl Agent {
         for (i, intent) in raw.intents.into_iter().enumerate() {
             let at = format!("intents[{i}]");
             if !names.insert(intent.name.clone()) {
-                return invalid(format!("{at}.name"), format!("duplicate intent '{}'", intent.name));
+                return invalid(
+                    format!("{at}.name"),
+                    format!("duplicate intent '{}'", intent.name),
+                );
             }
             if intent.training_phrases.iter().all(|p| p.trim().is_empty()) {
-                return invalid(format!("{at}.training_phrases"), format!("intent '{}' has no training phrase", intent.name));
+                return invalid(
+                    format!("{at}.training_phrases"),
+                    format!("intent '{}' has no training phrase", intent.name),
+                );
             }
             let mut parameters = Vec::new();
             let mut param_names = HashSet::new();
             for (j, p) in intent.parameters.into_iter().enumerate() {
                 let at = format!("{at}.parameters[{j}]");
                 if !param_names.insert(p.name.clone()) {
-                    return invalid(format!("{at}.name"), format!("duplicate parameter '{}'", p.name));
+                    return invalid(
+                        format!("{at}.name"),
+                        format!("duplicate parameter '{}'", p.name),
+                    );
                 }
                 let Some(entity) = EntityType::parse(&p.entity) else {
                     return invalid(
                         format!("{at}.entity"),
-                        format!("unknown entity type '{}'; expected one of {}", p.entity, EntityType::KNOWN.join(", ")),
+                        format!(
+                            "unknown entity type '{}'; expected one of {}",
+                            p.entity,
+                            EntityType::KNOWN.join(", ")
+                        ),
                     );
                 };
                 if p.mandatory && p.prompts.is_empty() {
-                    return invalid(format!("{at}.prompts"), format!("mandatory parameter '{}' needs a prompt", p.name));
+                    return invalid(
+                        format!("{at}.prompts"),
+                        format!("mandatory parameter '{}' needs a prompt", p.name),
+                    );
                 }
-                parameters.push(Parameter { name: p.name, entity, mandatory: p.mandatory, prompts: p.prompts });
+                parameters.push(Parameter {
+                    name: p.name,
+                    entity,
+                    mandatory: p.mandatory,
+                    prompts: p.prompts,
+                });
             }
             let fulfillment = match intent.fulfillment {
                 Some(f) if !raw.webhooks.contains_key(&f.webhook) => {
                     let known: Vec<&str> = raw.webhooks.keys().map(String::as_str).collect();
                     return invalid(
                         format!("{at}.fulfillment.webhook"),
-                        format!("unknown webhook '{}'; expected one of [{}]", f.webhook, known.join(", ")),
+                        format!(
+                            "unknown webhook '{}'; expected one of [{}]",
+                            f.webhook,
+                            known.join(", ")
+                        ),
                     );
                 }
-                Some(f) => Some(Fulfillment { webhook: f.webhook, tag: f.tag }),
+                Some(f) => Some(Fulfillment {
+                    webhook: f.webhook,
+                    tag: f.tag,
+                }),
                 None => None,
             };
             if fulfillment.is_none() && intent.responses.is_empty() {
-                return invalid(format!("{at}.responses"), format!("intent '{}' has neither responses nor a fulfillment", intent.name));
+                return invalid(
+                    format!("{at}.responses"),
+                    format!(
+                        "intent '{}' has neither responses nor a fulfillment",
+                        intent.name
+                    ),
+                );
             }
             intents.push(Intent {
                 name: intent.name,
@@ -251,11 +290,20 @@ impl Agent {
         let webhooks = raw
             .webhooks
             .into_iter()
-            .map(|(name, w)| (name, Webhook { url: w.url, timeout_ms: w.timeout_ms }))
+            .map(|(name, w)| {
+                (
+                    name,
+                    Webhook {
+                        url: w.url,
+                        timeout_ms: w.timeout_ms,
+                    },
+                )
+            })
             .collect();
-        let classifier = IntentClassifier::train(
-            intents.iter().enumerate().flat_map(|(i, intent)| intent.training_phrases.iter().map(move |p| (i, p.as_str()))),
-        );
+        let classifier =
+            IntentClassifier::train(intents.iter().enumerate().flat_map(|(i, intent)| {
+                intent.training_phrases.iter().map(move |p| (i, p.as_str()))
+            }));
         Ok(Agent {
             name: raw.name,
             language: raw.language,
@@ -292,7 +340,9 @@ mod tests {
     fn syntax_errors_name_line_column_and_field() {
         let text = MINIMAL.replace("\"responses\"", "\"responsez\"");
         let err = Agent::from_json(&text).unwrap_err();
-        let AgentError::Syntax { line, message, .. } = &err else { panic!("{err:?}") };
+        let AgentError::Syntax { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
         assert_eq!(*line, 5);
         assert!(message.contains("responsez"), "{message}");
     }
@@ -304,23 +354,38 @@ mod tests {
             r#""parameters": [{"name": "n", "entity": "@sys.nmber", "mandatory": true, "prompts": ["n?"]}], "responses""#,
         );
         let err = Agent::from_json(&text).unwrap_err();
-        assert_eq!(err.to_string(), "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number");
+        assert_eq!(
+            err.to_string(),
+            "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number"
+        );
     }
 
     #[test]
     fn rejects_mandatory_parameter_without_prompt() {
         let text = MINIMAL.replace("\"responses\"", r#""parameters": [{"name": "n", "entity": "@sys.number", "mandatory": true}], "responses""#);
         let err = Agent::from_json(&text).unwrap_err();
-        assert_eq!(err.to_string(), "intents[0].parameters[0].prompts: mandatory parameter 'n' needs a prompt");
+        assert_eq!(
+            err.to_string(),
+            "intents[0].parameters[0].prompts: mandatory parameter 'n' needs a prompt"
+        );
     }
 
     #[test]
     fn rejects_unknown_webhook_and_duplicate_intents() {
-        let text = MINIMAL.replace("\"responses\"", r#""fulfillment": {"webhook": "nope", "tag": "t"}, "responses""#);
+        let text = MINIMAL.replace(
+            "\"responses\"",
+            r#""fulfillment": {"webhook": "nope", "tag": "t"}, "responses""#,
+        );
         let err = Agent::from_json(&text).unwrap_err();
-        assert_eq!(err.to_string(), "intents[0].fulfillment.webhook: unknown webhook 'nope'; expected one of []");
+        assert_eq!(
+            err.to_string(),
+            "intents[0].fulfillment.webhook: unknown webhook 'nope'; expected one of []"
+        );
 
-        let dup = MINIMAL.replace("\"intents\": [ ", r#""intents": [ { "name": "Hi", "training_phrases": ["hey"], "responses": ["Hey"] }, "#);
+        let dup = MINIMAL.replace(
+            "\"intents\": [ ",
+            r#""intents": [ { "name": "Hi", "training_phrases": ["hey"], "responses": ["Hey"] }, "#,
+        );
         let err = Agent::from_json(&dup).unwrap_err();
         assert_eq!(err.to_string(), "intents[1].name: duplicate intent 'Hi'");
     }

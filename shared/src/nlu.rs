@@ -32,7 +32,8 @@ fn features(text: &str) -> HashMap<String, f32> {
         if w != NUM_TOKEN {
             let padded: Vec<char> = format!("#{w}#").chars().collect();
             for tri in padded.windows(3) {
-                *out.entry(format!("c:{}", tri.iter().collect::<String>())).or_default() += CHAR_WEIGHT;
+                *out.entry(format!("c:{}", tri.iter().collect::<String>()))
+                    .or_default() += CHAR_WEIGHT;
             }
         }
     }
@@ -87,8 +88,10 @@ pub struct IntentClassifier {
 impl IntentClassifier {
     /// Trains on `(intent index, phrase)` pairs.
     pub fn train<'a>(phrases: impl IntoIterator<Item = (usize, &'a str)>) -> Self {
-        let raw: Vec<(usize, HashMap<String, f32>)> =
-            phrases.into_iter().map(|(intent, text)| (intent, features(text))).collect();
+        let raw: Vec<(usize, HashMap<String, f32>)> = phrases
+            .into_iter()
+            .map(|(intent, text)| (intent, features(text)))
+            .collect();
         let mut vocabulary = HashMap::new();
         let mut document_frequency: Vec<u32> = Vec::new();
         for (_, feats) in &raw {
@@ -102,16 +105,30 @@ impl IntentClassifier {
             }
         }
         let n = raw.len().max(1) as f32;
-        let idf = document_frequency.iter().map(|&df| ((1.0 + n) / (1.0 + df as f32)).ln() + 1.0).collect();
-        let mut classifier = Self { vocabulary, idf, examples: Vec::new() };
-        classifier.examples = raw.iter().map(|(intent, feats)| (*intent, classifier.vectorise(feats))).collect();
+        let idf = document_frequency
+            .iter()
+            .map(|&df| ((1.0 + n) / (1.0 + df as f32)).ln() + 1.0)
+            .collect();
+        let mut classifier = Self {
+            vocabulary,
+            idf,
+            examples: Vec::new(),
+        };
+        classifier.examples = raw
+            .iter()
+            .map(|(intent, feats)| (*intent, classifier.vectorise(feats)))
+            .collect();
         classifier
     }
 
     fn vectorise(&self, feats: &HashMap<String, f32>) -> SparseVec {
         let mut v: Vec<(u32, f32)> = feats
             .iter()
-            .filter_map(|(name, tf)| self.vocabulary.get(name).map(|&id| (id, tf * self.idf[id as usize])))
+            .filter_map(|(name, tf)| {
+                self.vocabulary
+                    .get(name)
+                    .map(|&id| (id, tf * self.idf[id as usize]))
+            })
             .collect();
         v.sort_unstable_by_key(|(id, _)| *id);
         let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -131,7 +148,10 @@ impl IntentClassifier {
         for (intent, example) in &self.examples {
             let confidence = query.dot(example).clamp(0.0, 1.0);
             if best.as_ref().is_none_or(|b| confidence > b.confidence) {
-                best = Some(Classification { intent: *intent, confidence });
+                best = Some(Classification {
+                    intent: *intent,
+                    confidence,
+                });
             }
         }
         best
@@ -156,7 +176,10 @@ mod tests {
 
     #[test]
     fn tokens_lowercase_and_collapse_digits() {
-        assert_eq!(tokens("Where's ORDER #123456?"), vec!["where", "s", "order", "<num>"]);
+        assert_eq!(
+            tokens("Where's ORDER #123456?"),
+            vec!["where", "s", "order", "<num>"]
+        );
         assert_eq!(tokens("Größe"), vec!["größe"]);
     }
 
@@ -167,7 +190,10 @@ mod tests {
         assert_eq!(c.classify("where is order 42").unwrap().intent, 0);
         assert_eq!(c.classify("trak my ordr").unwrap().intent, 0);
         assert_eq!(c.classify("Hello!").unwrap().intent, 1);
-        assert_eq!(c.classify("can I talk to a human please").unwrap().intent, 2);
+        assert_eq!(
+            c.classify("can I talk to a human please").unwrap().intent,
+            2
+        );
     }
 
     #[test]
@@ -175,7 +201,9 @@ mod tests {
         let c = classifier();
         let exact = c.classify("track order").unwrap();
         assert!((exact.confidence - 1.0).abs() < 1e-5, "{exact:?}");
-        let unrelated = c.classify("what's the weather like in paris").map_or(0.0, |c| c.confidence);
+        let unrelated = c
+            .classify("what's the weather like in paris")
+            .map_or(0.0, |c| c.confidence);
         assert!(unrelated < 0.3, "{unrelated}");
         assert_eq!(c.classify("   ?!"), None);
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// The request sent to a fulfillment webhook (CX `WebhookRequest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct WebhookRequest {
     /// Unique id of this turn.
     pub detect_intent_response_id: String,
@@ -177,7 +177,9 @@ mod tests {
     #[test]
     fn writes_camel_case() {
         let mut req = WebhookRequest::default();
-        req.session_info.parameters.insert("order-number".into(), 123456.into());
+        req.session_info
+            .parameters
+            .insert("order-number".into(), 123456.into());
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(json["sessionInfo"]["parameters"]["order-number"], 123456);
         assert!(json.get("fulfillmentInfo").is_some());

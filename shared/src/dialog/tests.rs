@@ -43,7 +43,12 @@ fn webhook_request(turn: &Turn) -> &WebhookRequest {
 fn reply(text: &str) -> WebhookOutcome {
     WebhookOutcome::Replied(WebhookResponse {
         fulfillment_response: Some(FulfillmentResponse {
-            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text.into()] }), payload: None }],
+            messages: vec![ResponseMessage {
+                text: Some(TextMessage {
+                    text: vec![text.into()],
+                }),
+                payload: None,
+            }],
             merge_behavior: MergeBehavior::Append,
         }),
         ..WebhookResponse::default()
@@ -74,7 +79,11 @@ fn prompts_for_the_mandatory_parameter_then_calls_the_webhook() {
     assert_eq!(info.display_name, "CheckOrderStatus");
     assert_eq!(info.parameters["order-number"].original_value, "123456");
 
-    let done = resume(&agent, &second.state, reply("Your order 123456 is out for delivery."));
+    let done = resume(
+        &agent,
+        &second.state,
+        reply("Your order 123456 is out for delivery."),
+    );
     assert_eq!(texts(&done), ["Your order 123456 is out for delivery."]);
     assert_eq!(done.state.active, None);
     assert_eq!(done.state.parameters["order-number"], 123456);
@@ -84,7 +93,10 @@ fn prompts_for_the_mandatory_parameter_then_calls_the_webhook() {
 fn fills_the_parameter_from_the_first_utterance() {
     let agent = agent();
     let turn = say(&agent, &DialogState::default(), "Where is order 123456?");
-    assert_eq!(webhook_request(&turn).session_info.parameters["order-number"], 123456);
+    assert_eq!(
+        webhook_request(&turn).session_info.parameters["order-number"],
+        123456
+    );
 }
 
 #[test]
@@ -94,9 +106,16 @@ fn reprompts_with_the_next_prompt_when_the_answer_has_no_number() {
     let again = say(&agent, &first.state, "I don't know it");
     assert_eq!(texts(&again), ["Please type the number, e.g. 123456."]);
     let still = say(&agent, &again.state, "no idea");
-    assert_eq!(texts(&still), ["Please type the number, e.g. 123456."], "the last prompt repeats");
+    assert_eq!(
+        texts(&still),
+        ["Please type the number, e.g. 123456."],
+        "the last prompt repeats"
+    );
     let filled = say(&agent, &still.state, "oh wait, it's 42");
-    assert_eq!(webhook_request(&filled).session_info.parameters["order-number"], 42);
+    assert_eq!(
+        webhook_request(&filled).session_info.parameters["order-number"],
+        42
+    );
 }
 
 #[test]
@@ -140,8 +159,14 @@ fn webhook_parameter_updates_apply_and_null_deletes() {
     parameters.insert("order-number".into(), Value::Null);
     parameters.insert("carrier".into(), "DHL".into());
     let response = WebhookResponse {
-        session_info: Some(SessionInfo { session: String::new(), parameters }),
-        fulfillment_response: Some(FulfillmentResponse { messages: vec![], merge_behavior: MergeBehavior::Replace }),
+        session_info: Some(SessionInfo {
+            session: String::new(),
+            parameters,
+        }),
+        fulfillment_response: Some(FulfillmentResponse {
+            messages: vec![],
+            merge_behavior: MergeBehavior::Replace,
+        }),
         ..WebhookResponse::default()
     };
     let done = resume(&agent, &turn.state, WebhookOutcome::Replied(response));
@@ -179,15 +204,28 @@ fn render_substitutes_known_parameters_only() {
     let mut p = Map::new();
     p.insert("n".into(), 5.into());
     p.insert("who".into(), "Ann".into());
-    assert_eq!(render("$who has $n items, $unknown and $ alone", &p), "Ann has 5 items, $unknown and $ alone");
+    assert_eq!(
+        render("$who has $n items, $unknown and $ alone", &p),
+        "Ann has 5 items, $unknown and $ alone"
+    );
 }
 
 #[test]
 fn the_demo_agent_file_is_valid_and_understands_the_seed_phrases() {
     let agent = Agent::from_json(include_str!("../../../edge/agents/retail-demo.json")).unwrap();
-    for phrase in ["Where is my order?", "Track order", "Order status", "Where is my parcel?", "track my packge"] {
+    for phrase in [
+        "Where is my order?",
+        "Track order",
+        "Order status",
+        "Where is my parcel?",
+        "track my packge",
+    ] {
         let turn = say(&agent, &DialogState::default(), phrase);
-        assert_eq!(turn.matched.as_ref().map(|m| m.intent.as_str()), Some("CheckOrderStatus"), "{phrase}");
+        assert_eq!(
+            turn.matched.as_ref().map(|m| m.intent.as_str()),
+            Some("CheckOrderStatus"),
+            "{phrase}"
+        );
     }
     for phrase in ["What's the weather in Paris?", "asdfgh", "I like turtles"] {
         let turn = say(&agent, &DialogState::default(), phrase);

@@ -1,0 +1,69 @@
+//! The API's errors and their one mapping to HTTP status codes and stable error codes.
+
+use crate::ports::StoreError;
+use switchboard_dialog::protocol::{ErrorBody, ErrorDetail};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not the JSON the endpoint takes.
+    #[error("invalid JSON body: {0}")]
+    BadJson(String),
+    /// The JSON is well formed but a value is not acceptable.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing, malformed or wrongly signed token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// No such route or conversation.
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body exceeds the limit.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The context store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored data could not be read back.
+    #[error("corrupt stored record: {0}")]
+    Corrupt(String),
+}
+
+impl ApiError {
+    /// HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadJson(_) | Self::BadRequest(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge(_) => 413,
+            Self::Store(_) | Self::Corrupt(_) => 500,
+        }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadJson(_) => "bad_json",
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Store(_) | Self::Corrupt(_) => "internal",
+        }
+    }
+
+    /// The JSON body; internal failures hide their details (they go to the log instead).
+    pub fn body(&self) -> ErrorBody {
+        let message = match self {
+            Self::Store(_) | Self::Corrupt(_) => "internal error; please retry".to_owned(),
+            other => other.to_string(),
+        };
+        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } }
+    }
+}

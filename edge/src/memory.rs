@@ -1,0 +1,94 @@
+//! In-memory implementations of the [`crate::ports`] traits, for native tests and examples.
+
+use crate::ports::{Clock, ContextStore, HttpClient, HttpError, HttpResponse, StoreError};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+
+/// A context store in a map. Records TTLs so tests can check them.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// Key → (value, ttl in seconds).
+    pub entries: RefCell<BTreeMap<String, (String, Option<u64>)>>,
+    /// Number of `put` calls, to count writes per turn.
+    pub puts: Cell<usize>,
+    /// Number of `get` calls, to count reads per turn.
+    pub gets: Cell<usize>,
+}
+
+impl ContextStore for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.gets.set(self.gets.get() + 1);
+        Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
+        self.puts.set(self.puts.get() + 1);
+        self.entries.borrow_mut().insert(key.to_owned(), (value.to_owned(), ttl_seconds));
+        Ok(())
+    }
+}
+
+/// An HTTP client that must not be called: for agents whose webhooks are all built in.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHttp;
+
+impl HttpClient for NoHttp {
+    async fn post_json(&self, url: &str, _: String, _: u32, _: usize) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Transport(format!("no network in this test (POST {url})")))
+    }
+}
+
+/// An HTTP client that answers from a script and records what it was sent.
+#[derive(Debug, Default)]
+pub struct ScriptedHttp {
+    /// Answers, first to last; an empty script is a transport error.
+    pub answers: RefCell<VecDeque<Result<HttpResponse, HttpError>>>,
+    /// `(url, body)` of each request.
+    pub requests: RefCell<Vec<(String, String)>>,
+}
+
+impl ScriptedHttp {
+    /// A client that will give these answers in order.
+    pub fn new(answers: impl IntoIterator<Item = Result<HttpResponse, HttpError>>) -> Self {
+        Self { answers: RefCell::new(answers.into_iter().collect()), requests: RefCell::default() }
+    }
+}
+
+impl HttpClient for ScriptedHttp {
+    async fn post_json(&self, url: &str, body: String, _: u32, max_body: usize) -> Result<HttpResponse, HttpError> {
+        self.requests.borrow_mut().push((url.to_owned(), body));
+        let answer = self.answers.borrow_mut().pop_front();
+        match answer {
+            Some(Ok(r)) if r.body.len() > max_body => Err(HttpError::TooLarge(max_body)),
+            Some(answer) => answer,
+            None => Err(HttpError::Transport("script exhausted".into())),
+        }
+    }
+}
+
+/// A clock that advances one second per reading and counts out ids.
+#[derive(Debug)]
+pub struct StepClock {
+    now: Cell<u64>,
+    ids: Cell<u64>,
+}
+
+impl Default for StepClock {
+    fn default() -> Self {
+        Self { now: Cell::new(1_764_000_000_000), ids: Cell::new(0) }
+    }
+}
+
+impl Clock for StepClock {
+    fn now_ms(&self) -> u64 {
+        let now = self.now.get();
+        self.now.set(now + 1000);
+        now
+    }
+
+    fn random_id(&self) -> String {
+        let n = self.ids.get() + 1;
+        self.ids.set(n);
+        format!("{n:032x}")
+    }
+}

@@ -1,0 +1,56 @@
+//! The edge's view of its platform: a key-value store, outbound HTTP, and a clock.
+//!
+//! The worker implements these with KV, `fetch` and `Date.now()`/`crypto` (see `glue`);
+//! tests use [`crate::memory`]. Futures need not be `Send`: a worker isolate is single-threaded.
+#![allow(async_fn_in_trait)]
+
+/// A failure of the backing store, with the platform's own words.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("context store: {0}")]
+pub struct StoreError(pub String);
+
+/// Where conversation context lives (the `CONTEXT` KV namespace in the worker).
+pub trait ContextStore {
+    /// The value under `key`, if any.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores `value` under `key`, to expire `ttl_seconds` from now when given.
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError>;
+}
+
+/// An HTTP response as the edge needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body bytes, at most the limit the caller asked for.
+    pub body: Vec<u8>,
+}
+
+/// Why an outbound request produced no response.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum HttpError {
+    /// No answer within the timeout.
+    #[error("timed out after {0} ms")]
+    Timeout(u32),
+    /// The body was larger than allowed.
+    #[error("response larger than {0} bytes")]
+    TooLarge(usize),
+    /// Connection or protocol failure.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// Outbound HTTP (fulfillment webhooks).
+pub trait HttpClient {
+    /// POSTs a JSON body; gives up after `timeout_ms` and when the body exceeds `max_body` bytes.
+    async fn post_json(&self, url: &str, body: String, timeout_ms: u32, max_body: usize)
+    -> Result<HttpResponse, HttpError>;
+}
+
+/// The platform's time and randomness: the two things a pure function cannot make.
+pub trait Clock {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// A fresh unguessable identifier: lowercase hex, at least 128 bits.
+    fn random_id(&self) -> String;
+}
