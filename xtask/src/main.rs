@@ -1,1 +1,45 @@
-fn main() {}
+//! Project automation, the cargo-xtask way: `cargo xtask <command>`.
+//!
+//! - `dev`: install missing tools, build widget and worker, serve everything on
+//!   http://127.0.0.1:8787 with `wrangler dev` and a persistent local KV.
+//! - `test`: formatting, clippy, native tests, widget tests in headless Chromium, builds, and
+//!   the end-to-end tests against `wrangler dev` and Chromium.
+//! - `build`: install missing tools and build widget and worker (release).
+//! - `size`: print raw/gzip/brotli sizes of what a visitor and the edge load.
+
+mod build;
+mod dev;
+mod size;
+mod step;
+mod test;
+mod tools;
+
+use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("dev") => dev::run(&root),
+        Some("test") => test::run(&root),
+        Some("build") => {
+            let tools = tools::ensure(&root)?;
+            build::all(&root, &tools)
+        }
+        Some("size") => size::run(&root),
+        _ => bail!("usage: cargo xtask <dev | test | build | size>\n\n{}", HELP),
+    }
+}
+
+const HELP: &str = "\
+  dev    install missing tools, build, and serve the demo on http://127.0.0.1:8787
+  test   fmt, clippy, native tests, widget tests in Chromium, end-to-end tests
+  build  build the widget into public/widget/ and the worker into edge/build/
+  size   print raw, gzip and brotli sizes of the widget and the worker";
+
+/// The workspace root (the parent of this crate).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}

@@ -1,0 +1,23 @@
+//! What the widget remembers in the browser: the anonymous visitor id, per API endpoint.
+//! The conversation itself lives at the edge, so a reload or another page resumes it.
+
+fn key(endpoint: &str) -> String {
+    format!("switchboard:visitor:{endpoint}")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The visitor id stored for `endpoint`, if any (none when storage is blocked).
+pub fn visitor_id(endpoint: &str) -> Option<String> {
+    storage()?.get_item(&key(endpoint)).ok()?
+}
+
+/// Remembers the visitor id the API assigned.
+pub fn remember_visitor(endpoint: &str, visitor_id: &str) {
+    if let Some(s) = storage() {
+        // Private modes may refuse to store; the conversation then lasts for the page view.
+        let _ = s.set_item(&key(endpoint), visitor_id);
+    }
+}

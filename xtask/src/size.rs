@@ -1,0 +1,52 @@
+//! `cargo xtask size`: raw, gzip -9 and brotli (q11) sizes of what is served.
+
+use anyhow::{Result, bail};
+use std::io::Write;
+use std::path::Path;
+
+/// What a visitor downloads on the first open of the widget, then the worker bundle.
+const VISITOR_FILES: &[&str] = &[
+    "public/embed.js",
+    "public/widget/switchboard_widget.js",
+    "public/widget/switchboard_widget_bg.wasm",
+    "public/widget/widget.css",
+];
+const WORKER_FILES: &[&str] = &["edge/build/index.js", "edge/build/index_bg.wasm"];
+
+pub fn run(root: &Path) -> Result<()> {
+    for (title, files) in [("widget (first open)", VISITOR_FILES), ("worker bundle", WORKER_FILES)] {
+        println!("{title}:");
+        println!("  {:<44} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli");
+        let mut total = [0usize; 3];
+        for file in files {
+            let path = root.join(file);
+            let Ok(bytes) = std::fs::read(&path) else {
+                bail!("{file} is missing: run `cargo xtask build` first");
+            };
+            let sizes = [bytes.len(), gzip(&bytes)?, brotli(&bytes)?];
+            println!("  {file:<44} {:>10} {:>10} {:>10}", kb(sizes[0]), kb(sizes[1]), kb(sizes[2]));
+            for (t, s) in total.iter_mut().zip(sizes) {
+                *t += s;
+            }
+        }
+        println!("  {:<44} {:>10} {:>10} {:>10}\n", "total", kb(total[0]), kb(total[1]), kb(total[2]));
+    }
+    Ok(())
+}
+
+fn kb(bytes: usize) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+fn gzip(bytes: &[u8]) -> Result<usize> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len())
+}
+
+fn brotli(bytes: &[u8]) -> Result<usize> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out.len())
+}
