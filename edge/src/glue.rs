@@ -11,15 +11,16 @@ use std::time::Duration;
 use switchboard_dialog::agent::Agent;
 use wasm_bindgen::JsCast;
 use worker::{
-    AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event,
-    kv::KvStore,
+    AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+    Result, event, kv::KvStore,
 };
 
 /// The deployed agent, parsed and trained once per isolate.
 fn agent() -> &'static Agent {
     static AGENT: OnceLock<Agent> = OnceLock::new();
     AGENT.get_or_init(|| {
-        Agent::from_json(include_str!("../agents/retail-demo.json")).expect("the demo agent is validated by native tests")
+        Agent::from_json(include_str!("../agents/retail-demo.json"))
+            .expect("the demo agent is validated by native tests")
     })
 }
 
@@ -42,11 +43,27 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let secret = env.secret(bindings::TOKEN_SECRET).map(|s| s.to_string());
     let Ok(secret) = secret else {
-        worker::console_error!("{}", r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#);
-        return respond(ApiResponse { status: 500, body: r#"{"error":{"code":"internal","message":"server misconfigured"}}"#.into(), logs: Vec::new() });
+        worker::console_error!(
+            "{}",
+            r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#
+        );
+        return respond(ApiResponse {
+            status: 500,
+            body: r#"{"error":{"code":"internal","message":"server misconfigured"}}"#.into(),
+            logs: Vec::new(),
+        });
     };
-    let fulfillment_url = env.var(bindings::FULFILLMENT_URL).ok().map(|v| v.to_string());
-    let edge = Edge::new(agent(), Config::new(&secret, fulfillment_url), Kv(env.kv(bindings::CONTEXT)?), FetchClient, JsClock);
+    let fulfillment_url = env
+        .var(bindings::FULFILLMENT_URL)
+        .ok()
+        .map(|v| v.to_string());
+    let edge = Edge::new(
+        agent(),
+        Config::new(&secret, fulfillment_url),
+        Kv(env.kv(bindings::CONTEXT)?),
+        FetchClient,
+        JsClock,
+    );
     respond(api::handle(&edge, request).await)
 }
 
@@ -61,21 +78,38 @@ fn respond(response: ApiResponse) -> Result<Response> {
     // Any site may embed the widget; tokens travel as bearer headers, never cookies.
     headers.set("Access-Control-Allow-Origin", "*")?;
     headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
-    headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
+    headers.set(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type",
+    )?;
     headers.set("Access-Control-Max-Age", "86400")?;
     headers.set("Cache-Control", "no-store")?;
-    Ok(Response::from_bytes(response.body.into_bytes())?.with_status(response.status).with_headers(headers))
+    Ok(Response::from_bytes(response.body.into_bytes())?
+        .with_status(response.status)
+        .with_headers(headers))
 }
 
 struct Kv(KvStore);
 
 impl ContextStore for Kv {
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
-        self.0.get(key).text().await.map_err(|e| StoreError(e.to_string()))
+        self.0
+            .get(key)
+            .text()
+            .await
+            .map_err(|e| StoreError(e.to_string()))
     }
 
-    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> std::result::Result<(), StoreError> {
-        let mut put = self.0.put(key, value).map_err(|e| StoreError(e.to_string()))?;
+    async fn put(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_seconds: Option<u64>,
+    ) -> std::result::Result<(), StoreError> {
+        let mut put = self
+            .0
+            .put(key, value)
+            .map_err(|e| StoreError(e.to_string()))?;
         if let Some(ttl) = ttl_seconds {
             put = put.expiration_ttl(ttl);
         }
@@ -95,9 +129,13 @@ impl HttpClient for FetchClient {
     ) -> std::result::Result<HttpResponse, HttpError> {
         let transport = |e: worker::Error| HttpError::Transport(e.to_string());
         let headers = Headers::new();
-        headers.set("Content-Type", "application/json").map_err(transport)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(transport)?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
         let request = Request::new_with_init(url, &init).map_err(transport)?;
         let controller = AbortController::default();
         let signal = controller.signal();
@@ -109,7 +147,9 @@ impl HttpClient for FetchClient {
         };
         let timeout = Delay::from(Duration::from_millis(timeout_ms.into()));
         match select(Box::pin(exchange), timeout).await {
-            Either::Left((Ok((_, body)), _)) if body.len() > max_body => Err(HttpError::TooLarge(max_body)),
+            Either::Left((Ok((_, body)), _)) if body.len() > max_body => {
+                Err(HttpError::TooLarge(max_body))
+            }
             Either::Left((Ok((status, body)), _)) => Ok(HttpResponse { status, body }),
             Either::Left((Err(e), _)) => Err(transport(e)),
             Either::Right(_) => {

@@ -14,7 +14,8 @@ pub trait ContextStore {
     /// The value under `key`, if any.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value` under `key`, to expire `ttl_seconds` from now when given.
-    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError>;
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>)
+    -> Result<(), StoreError>;
 }
 
 /// An HTTP response as the edge needs it.
@@ -43,8 +44,13 @@ pub enum HttpError {
 /// Outbound HTTP (fulfillment webhooks).
 pub trait HttpClient {
     /// POSTs a JSON body; gives up after `timeout_ms` and when the body exceeds `max_body` bytes.
-    async fn post_json(&self, url: &str, body: String, timeout_ms: u32, max_body: usize)
-    -> Result<HttpResponse, HttpError>;
+    async fn post_json(
+        &self,
+        url: &str,
+        body: String,
+        timeout_ms: u32,
+        max_body: usize,
+    ) -> Result<HttpResponse, HttpError>;
 }
 
 /// The platform's time and randomness: the two things a pure function cannot make.

@@ -48,9 +48,16 @@ pub fn ChatPanel(
     });
 
     let on_send = Callback::new(move |text: String| {
-        let Some((id, token)) = conversation.get_untracked() else { return };
+        let Some((id, token)) = conversation.get_untracked() else {
+            return;
+        };
         local_ids.update_value(|n| *n += 1);
-        let local = Message { id: format!("local-{}", local_ids.get_value()), role: Role::User, text: text.clone(), ts: 0 };
+        let local = Message {
+            id: format!("local-{}", local_ids.get_value()),
+            role: Role::User,
+            text: text.clone(),
+            ts: 0,
+        };
         messages.update(|m| m.push(local));
         status.set(Status::Waiting);
         let client = client.clone();
@@ -70,8 +77,12 @@ pub fn ChatPanel(
 
 fn describe(error: &ApiError) -> String {
     match error {
-        ApiError::Network(_) => "Can't reach the assistant. Check your connection and try again.".into(),
-        ApiError::Rejected { status, .. } if *status >= 500 => "The assistant is having trouble. Please try again.".into(),
+        ApiError::Network(_) => {
+            "Can't reach the assistant. Check your connection and try again.".into()
+        }
+        ApiError::Rejected { status, .. } if *status >= 500 => {
+            "The assistant is having trouble. Please try again.".into()
+        }
         ApiError::Rejected { code, .. } => format!("The message was not accepted ({code})."),
     }
 }
@@ -99,7 +110,8 @@ pub fn ChatView(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = draft.get_untracked().trim().to_owned();
-        if text.is_empty() || matches!(status.get_untracked(), Status::Connecting | Status::Waiting) {
+        if text.is_empty() || matches!(status.get_untracked(), Status::Connecting | Status::Waiting)
+        {
             return;
         }
         draft.set(String::new());

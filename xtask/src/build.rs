@@ -39,15 +39,30 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
     let out = root.join("public/widget");
     step("generating the widget's JS bindings (wasm-bindgen)", || {
         std::fs::create_dir_all(&out)?;
-        exec(Command::new(&tools.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
-            .arg("--out-dir")
-            .arg(&out)
-            .arg(root.join("target/wasm32-unknown-unknown/release/switchboard_widget.wasm")))
+        exec(
+            Command::new(&tools.wasm_bindgen)
+                .args([
+                    "--target",
+                    "web",
+                    "--no-typescript",
+                    "--remove-name-section",
+                    "--remove-producers-section",
+                ])
+                .arg("--out-dir")
+                .arg(&out)
+                .arg(root.join("target/wasm32-unknown-unknown/release/switchboard_widget.wasm")),
+        )
     })?;
     step("optimising the widget's wasm (wasm-opt -Oz)", || {
         let wasm = out.join("switchboard_widget_bg.wasm");
-        exec(Command::new(&tools.wasm_opt).arg("-Oz").args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
+        exec(
+            Command::new(&tools.wasm_opt)
+                .arg("-Oz")
+                .args(WASM_FEATURES)
+                .arg(&wasm)
+                .arg("-o")
+                .arg(&wasm),
+        )?;
         std::fs::copy(root.join("widget/style.css"), out.join("widget.css"))?;
         Ok(())
     })
@@ -56,11 +71,13 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
 /// worker-build, told where the pinned tools are so it downloads nothing.
 pub fn worker(root: &Path, tools: &Tools) -> Result<()> {
     step("building the worker (worker-build --release)", || {
-        exec(Command::new(&tools.worker_build)
-            .args(["--release", "edge"])
-            .current_dir(root)
-            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
-            .env("WASM_OPT_BIN", &tools.wasm_opt)
-            .env("ESBUILD_BIN", &tools.esbuild))
+        exec(
+            Command::new(&tools.worker_build)
+                .args(["--release", "edge"])
+                .current_dir(root)
+                .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+                .env("WASM_OPT_BIN", &tools.wasm_opt)
+                .env("ESBUILD_BIN", &tools.esbuild),
+        )
     })
 }

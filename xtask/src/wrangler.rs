@@ -7,6 +7,8 @@ use std::process::Command;
 pub struct DevServer<'a> {
     /// Port on 127.0.0.1.
     pub port: u16,
+    /// Port of the devtools inspector on 127.0.0.1 (several servers at once need distinct ones).
+    pub inspector_port: u16,
     /// Where local KV is persisted.
     pub persist_to: &'a Path,
     /// Private wrangler config/cache home (no login, no telemetry prompt).
@@ -25,6 +27,11 @@ impl DevServer<'_> {
             .args(["dev", "--config", "edge/wrangler.toml", "--ip", "127.0.0.1"])
             .arg("--port")
             .arg(self.port.to_string())
+            .arg("--inspector-ip")
+            .arg("127.0.0.1")
+            .arg("--inspector-port")
+            .arg(self.inspector_port.to_string())
+            .arg("--show-interactive-dev-session=false")
             .arg("--persist-to")
             .arg(self.persist_to)
             .arg("--var")
