@@ -94,7 +94,16 @@ async fn conversations_api_contract_and_errors() {
         &ConversationId::parse(&c.id).expect("id"),
         &UserId::parse(created["user_id"].as_str().expect("user")).expect("id"),
     );
-    let cases: Vec<(&str, String, Option<&str>, Option<String>, u16, &str)> = vec![
+    // (method, url, body, token, expected status, expected code)
+    type Case<'a> = (
+        &'a str,
+        String,
+        Option<&'a str>,
+        Option<String>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             stack.url("/v1/conversations"),

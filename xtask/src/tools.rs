@@ -25,7 +25,7 @@ pub struct Tools {
 /// Installs whatever is missing and returns where everything is.
 pub fn ensure(root: &Path) -> Result<Tools> {
     check_lockfile_pin(root)?;
-    step("checking Node.js", || check_node())?;
+    step("checking Node.js", check_node)?;
     step("checking the wasm32-unknown-unknown target", || {
         let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
             .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
