@@ -37,6 +37,12 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
         ]))
     })?;
     let out = root.join("public/widget");
+    let input = root.join("target/wasm32-unknown-unknown/release/switchboard_widget.wasm");
+    let css = root.join("widget/style.css");
+    if up_to_date(&[&input, &css], &out.join("switchboard_widget_bg.wasm")) {
+        println!("==> widget output in public/widget/ is up to date");
+        return Ok(());
+    }
     step("generating the widget's JS bindings (wasm-bindgen)", || {
         std::fs::create_dir_all(&out)?;
         exec(
@@ -63,14 +69,23 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
                 .arg("-o")
                 .arg(&wasm),
         )?;
-        std::fs::copy(root.join("widget/style.css"), out.join("widget.css"))?;
+        std::fs::copy(&css, out.join("widget.css"))?;
         Ok(())
     })
 }
 
-/// worker-build, told where the pinned tools are so it downloads nothing.
+/// worker-build, told where the pinned tools are so it downloads nothing. It re-runs wasm-opt
+/// every time, so it is skipped when the worker's wasm has not changed since the last bundle.
 pub fn worker(root: &Path, tools: &Tools) -> Result<()> {
-    step("building the worker (worker-build --release)", || {
+    step("compiling the worker (wasm32, release)", || {
+        exec(Command::new("cargo").args(["build", "--package", "switchboard-edge", "--lib", "--release", "--target", "wasm32-unknown-unknown"]))
+    })?;
+    let input = root.join("target/wasm32-unknown-unknown/release/switchboard_edge.wasm");
+    if up_to_date(&[&input, &root.join("edge/wrangler.toml")], &root.join("edge/build/index.js")) {
+        println!("==> worker bundle in edge/build/ is up to date");
+        return Ok(());
+    }
+    step("bundling the worker (worker-build --release)", || {
         exec(
             Command::new(&tools.worker_build)
                 .args(["--release", "edge"])
@@ -80,4 +95,13 @@ pub fn worker(root: &Path, tools: &Tools) -> Result<()> {
                 .env("ESBUILD_BIN", &tools.esbuild),
         )
     })
+}
+
+/// True when `output` exists and is newer than every input.
+fn up_to_date(inputs: &[&Path], output: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match modified(output) {
+        Some(out) => inputs.iter().all(|i| modified(i).is_some_and(|t| t < out)),
+        None => false,
+    }
 }

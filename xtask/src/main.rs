@@ -6,9 +6,11 @@
 //!   the end-to-end tests against `wrangler dev` and Chromium.
 //! - `build`: install missing tools and build widget and worker (release).
 //! - `size`: print raw/gzip/brotli sizes of what a visitor and the edge load.
+//! - `eval`: NLU accuracy, latency and training time on CLINC150 and SNIPS (../shared/data).
 
 mod build;
 mod dev;
+mod eval;
 mod size;
 mod step;
 mod test;
@@ -29,7 +31,8 @@ fn main() -> Result<()> {
             build::all(&root, &tools)
         }
         Some("size") => size::run(&root),
-        _ => bail!("usage: cargo xtask <dev | test | build | size>\n\n{}", HELP),
+        Some("eval") => eval::run(&root, &args[1..]),
+        _ => bail!("usage: cargo xtask <dev | test | build | size | eval>\n\n{}", HELP),
     }
 }
 
@@ -37,7 +40,8 @@ const HELP: &str = "\
   dev    install missing tools, build, and serve the demo on http://127.0.0.1:8787
   test   fmt, clippy, native tests, widget tests in Chromium, end-to-end tests
   build  build the widget into public/widget/ and the worker into edge/build/
-  size   print raw, gzip and brotli sizes of the widget and the worker";
+  size   print raw, gzip and brotli sizes of the widget and the worker
+  eval   NLU figures on CLINC150 and SNIPS from ../shared/data (--data DIR to override)";
 
 /// The workspace root (the parent of this crate).
 fn project_root() -> PathBuf {
