@@ -78,10 +78,21 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
 /// every time, so it is skipped when the worker's wasm has not changed since the last bundle.
 pub fn worker(root: &Path, tools: &Tools) -> Result<()> {
     step("compiling the worker (wasm32, release)", || {
-        exec(Command::new("cargo").args(["build", "--package", "switchboard-edge", "--lib", "--release", "--target", "wasm32-unknown-unknown"]))
+        exec(Command::new("cargo").args([
+            "build",
+            "--package",
+            "switchboard-edge",
+            "--lib",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))
     })?;
     let input = root.join("target/wasm32-unknown-unknown/release/switchboard_edge.wasm");
-    if up_to_date(&[&input, &root.join("edge/wrangler.toml")], &root.join("edge/build/index.js")) {
+    if up_to_date(
+        &[&input, &root.join("edge/wrangler.toml")],
+        &root.join("edge/build/index.js"),
+    ) {
         println!("==> worker bundle in edge/build/ is up to date");
         return Ok(());
     }

@@ -7,14 +7,56 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use switchboard_dialog::nlu::{IntentClassifier, TrainingOptions};
 
-pub fn run(root: &Path, args: &[String]) -> Result<()> {
+/// Re-runs this command built with the `eval` profile: timings of a debug build mean nothing.
+pub fn run(args: &[String]) -> Result<()> {
+    crate::step::exec(
+        std::process::Command::new("cargo")
+            .args([
+                "run",
+                "--quiet",
+                "--profile",
+                "eval",
+                "--package",
+                "xtask",
+                "--",
+                "eval-in-process",
+            ])
+            .args(args),
+    )
+}
+
+/// Trains and evaluates in this process.
+pub fn measure(root: &Path, args: &[String]) -> Result<()> {
     let data = match args.iter().position(|a| a == "--data") {
         Some(i) => PathBuf::from(args.get(i + 1).context("--data needs a folder")?),
-        None => root.parent().context("project has a parent folder")?.join("shared/data"),
+        None => root
+            .parent()
+            .context("project has a parent folder")?
+            .join("shared/data"),
     };
-    println!("datasets: {}\n", data.display());
-    clinc150(&data.join("clinc150/data_full.json"))?;
-    snips(&data.join("snips"))?;
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let mut options = TrainingOptions::default();
+    if let Some(v) = flag("--epochs") {
+        options.epochs = v.parse()?;
+    }
+    if let Some(v) = flag("--learning-rate") {
+        options.learning_rate = v.parse()?;
+    }
+    if let Some(v) = flag("--prune") {
+        options.prune_below = v.parse()?;
+    }
+    if let Some(v) = flag("--l2") {
+        options.l2 = v.parse()?;
+    }
+    println!("datasets: {}\n{options:?}\n", data.display());
+    clinc150(&data.join("clinc150/data_full.json"), &options)?;
+    if !args.iter().any(|a| a == "--clinc-only") {
+        snips(&data.join("snips"), &options)?;
+    }
     Ok(())
 }
 
@@ -42,15 +84,20 @@ impl Labels {
     }
 }
 
-fn clinc150(path: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+fn clinc150(path: &Path, options: &TrainingOptions) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let data: Clinc = serde_json::from_str(&text)?;
     let mut labels = Labels(Vec::new());
-    let train: Vec<(usize, &str)> =
-        data.train.iter().chain(&data.oos_train).map(|(t, l)| (labels.id(l), t.as_str())).collect();
+    let train: Vec<(usize, &str)> = data
+        .train
+        .iter()
+        .chain(&data.oos_train)
+        .map(|(t, l)| (labels.id(l), t.as_str()))
+        .collect();
     let oos = labels.id("oos");
     let started = Instant::now();
-    let model = IntentClassifier::train_with(train.iter().copied(), &TrainingOptions::default());
+    let model = IntentClassifier::train_with(train.iter().copied(), options);
     let training = started.elapsed();
 
     // The no-match threshold is chosen on the validation split, then applied to test.
@@ -58,9 +105,20 @@ fn clinc150(path: &Path) -> Result<()> {
         Some(c) if c.confidence >= threshold && c.intent != oos => c.intent,
         _ => oos,
     };
-    let score = |split: &[(String, String)], oos_split: &[(String, String)], threshold: f32, labels: &mut Labels| {
-        let in_scope = split.iter().filter(|(t, l)| predict(t, threshold) == labels.id(l)).count() as f64 / split.len() as f64;
-        let recall = oos_split.iter().filter(|(t, _)| predict(t, threshold) == oos).count() as f64 / oos_split.len() as f64;
+    let score = |split: &[(String, String)],
+                 oos_split: &[(String, String)],
+                 threshold: f32,
+                 labels: &mut Labels| {
+        let in_scope = split
+            .iter()
+            .filter(|(t, l)| predict(t, threshold) == labels.id(l))
+            .count() as f64
+            / split.len() as f64;
+        let recall = oos_split
+            .iter()
+            .filter(|(t, _)| predict(t, threshold) == oos)
+            .count() as f64
+            / oos_split.len() as f64;
         (in_scope, recall)
     };
     let mut best = (0.0f32, f64::MIN);
@@ -86,11 +144,27 @@ fn clinc150(path: &Path) -> Result<()> {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
-    println!("CLINC150 (full, oos-train: 150 intents + oos class, {} training phrases)", train.len());
-    println!("  in-scope accuracy      {:5.1} %   (threshold {:.2} chosen on val; without threshold {:.1} %)", acc * 100.0, best.0, acc0 * 100.0);
-    println!("  out-of-scope recall    {:5.1} %   (without threshold {:.1} %)", recall * 100.0, recall0 * 100.0);
-    println!("  reference (in-scope / oos recall): BERT 96.9 / 40.3, MLP 93.5 / 47.4, Rasa 91.5 / 45.3,");
-    println!("    Dialogflow 91.7 / 14.0, SVM 91.0 / 14.5; sklearn TF-IDF+LinearSVC here 92.7 / 17.5");
+    println!(
+        "CLINC150 (full, oos-train: 150 intents + oos class, {} training phrases)",
+        train.len()
+    );
+    println!(
+        "  in-scope accuracy      {:5.1} %   (threshold {:.2} chosen on val; without threshold {:.1} %)",
+        acc * 100.0,
+        best.0,
+        acc0 * 100.0
+    );
+    println!(
+        "  out-of-scope recall    {:5.1} %   (without threshold {:.1} %)",
+        recall * 100.0,
+        recall0 * 100.0
+    );
+    println!(
+        "  reference (in-scope / oos recall): BERT 96.9 / 40.3, MLP 93.5 / 47.4, Rasa 91.5 / 45.3,"
+    );
+    println!(
+        "    Dialogflow 91.7 / 14.0, SVM 91.0 / 14.5; sklearn TF-IDF+LinearSVC here 92.7 / 17.5"
+    );
     println!("  training time          {:5.1} s", training.as_secs_f64());
     println!(
         "  classify, one at a time: median {:.1} µs, p99 {:.1} µs (native, {} utterances)",
@@ -98,21 +172,33 @@ fn clinc150(path: &Path) -> Result<()> {
         latencies[latencies.len() * 99 / 100],
         latencies.len()
     );
-    println!("  model: {} features, {} weights after pruning\n", model.feature_count(), model.weight_count());
+    println!(
+        "  model: {} features, {} weights after pruning\n",
+        model.feature_count(),
+        model.weight_count()
+    );
     Ok(())
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>> {
-    Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.lines().map(str::to_owned).collect())
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }
 
-fn snips(dir: &Path) -> Result<()> {
+fn snips(dir: &Path, options: &TrainingOptions) -> Result<()> {
     let mut labels = Labels(Vec::new());
     let train_text = read_lines(&dir.join("train/seq.in"))?;
     let train_label = read_lines(&dir.join("train/label"))?;
-    let train: Vec<(usize, &str)> = train_text.iter().zip(&train_label).map(|(t, l)| (labels.id(l), t.as_str())).collect();
+    let train: Vec<(usize, &str)> = train_text
+        .iter()
+        .zip(&train_label)
+        .map(|(t, l)| (labels.id(l), t.as_str()))
+        .collect();
     let started = Instant::now();
-    let model = IntentClassifier::train_with(train.iter().copied(), &TrainingOptions::default());
+    let model = IntentClassifier::train_with(train.iter().copied(), options);
     let training = started.elapsed();
     let test_text = read_lines(&dir.join("test/seq.in"))?;
     let test_label = read_lines(&dir.join("test/label"))?;
@@ -122,7 +208,13 @@ fn snips(dir: &Path) -> Result<()> {
         .filter(|(t, l)| model.classify(t).map(|c| c.intent) == Some(labels.id(l)))
         .count();
     println!("SNIPS ({} training utterances, 7 intents)", train.len());
-    println!("  intent accuracy        {:5.1} %   (JointBERT 99.1; sklearn TF-IDF+LinearSVC here 97.9)", correct as f64 * 100.0 / test_text.len() as f64);
-    println!("  training time          {:5.1} s\n", training.as_secs_f64());
+    println!(
+        "  intent accuracy        {:5.1} %   (JointBERT 99.1; sklearn TF-IDF+LinearSVC here 97.9)",
+        correct as f64 * 100.0 / test_text.len() as f64
+    );
+    println!(
+        "  training time          {:5.1} s\n",
+        training.as_secs_f64()
+    );
     Ok(())
 }

@@ -31,8 +31,12 @@ fn main() -> Result<()> {
             build::all(&root, &tools)
         }
         Some("size") => size::run(&root),
-        Some("eval") => eval::run(&root, &args[1..]),
-        _ => bail!("usage: cargo xtask <dev | test | build | size | eval>\n\n{}", HELP),
+        Some("eval") => eval::run(&args[1..]),
+        Some("eval-in-process") => eval::measure(&root, &args[1..]),
+        _ => bail!(
+            "usage: cargo xtask <dev | test | build | size | eval>\n\n{}",
+            HELP
+        ),
     }
 }
 
