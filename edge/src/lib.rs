@@ -21,6 +21,7 @@ pub mod conversation;
 pub mod demo;
 pub mod error;
 pub mod fulfillment;
+pub mod golden;
 pub mod ids;
 pub mod memory;
 pub mod ports;

@@ -28,7 +28,7 @@ pub struct HttpResponse {
 }
 
 /// Why an outbound request produced no response.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum HttpError {
     /// No answer within the timeout.
     #[error("timed out after {0} ms")]

@@ -1,0 +1,155 @@
+//! Golden conversations: transcripts of what the user says and what the bot must answer, run
+//! through the whole edge core (engine, context store, fulfillment) in memory.
+//!
+//! The format, one line each, like Dialogflow CX test cases written by hand:
+//!
+//! ```text
+//! # comment
+//! > Where is my order?                      the user says
+//! < Can you provide your order number?      the bot says (one line per message, in order)
+//! webhook: {"fulfillment_response": …}      the next fulfillment call answers 200 with this body
+//! webhook: status 500                       … or answers with this status
+//! webhook: timeout                          … or times out
+//! ```
+//!
+//! A transcript that scripts no webhook uses the agent's own webhooks (the demo agent's are
+//! built in); one that scripts any sends every fulfillment to the script.
+
+use crate::api::{self, ApiRequest};
+use crate::memory::{MemoryStore, ScriptedHttp, StepClock};
+use crate::ports::{HttpError, HttpResponse};
+use crate::{Config, Edge};
+use switchboard_dialog::agent::Agent;
+
+/// One mismatch between a transcript and what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// 1-based line of the transcript.
+    pub line: usize,
+    /// What was expected and what came.
+    pub message: String,
+}
+
+enum Line {
+    User(String),
+    Bot(String),
+    Webhook(Result<HttpResponse, HttpError>),
+}
+
+fn parse(text: &str) -> Result<Vec<(usize, Line)>, Failure> {
+    let mut lines = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parsed = if let Some(rest) = line.strip_prefix('>') {
+            Line::User(rest.trim().to_owned())
+        } else if let Some(rest) = line.strip_prefix('<') {
+            Line::Bot(rest.trim().to_owned())
+        } else if let Some(rest) = line.strip_prefix("webhook:") {
+            let rest = rest.trim();
+            Line::Webhook(if rest == "timeout" {
+                Err(HttpError::Timeout(5000))
+            } else if let Some(status) = rest.strip_prefix("status ") {
+                let status = status.trim().parse().map_err(|_| Failure {
+                    line: n,
+                    message: format!("bad status '{status}'"),
+                })?;
+                Ok(HttpResponse {
+                    status,
+                    body: Vec::new(),
+                })
+            } else {
+                Ok(HttpResponse {
+                    status: 200,
+                    body: rest.as_bytes().to_vec(),
+                })
+            })
+        } else {
+            return Err(Failure {
+                line: n,
+                message: format!(
+                    "expected '> user text', '< bot text' or 'webhook: …', found '{line}'"
+                ),
+            });
+        };
+        lines.push((n, parsed));
+    }
+    Ok(lines)
+}
+
+/// Runs a transcript against `agent`; returns every mismatch (empty when it passes).
+pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
+    let lines = match parse(transcript) {
+        Ok(lines) => lines,
+        Err(failure) => return vec![failure],
+    };
+    let answers: Vec<Result<HttpResponse, HttpError>> = lines
+        .iter()
+        .filter_map(|(_, l)| match l {
+            Line::Webhook(answer) => Some(answer.clone()),
+            _ => None,
+        })
+        .collect();
+    let scripted = !answers.is_empty();
+    let config = Config::new(
+        "golden",
+        scripted.then(|| "http://golden.invalid/webhook".to_owned()),
+    );
+    let edge = Edge::new(
+        agent,
+        config,
+        MemoryStore::default(),
+        ScriptedHttp::new(answers),
+        StepClock::default(),
+    );
+    let opened = futures_executor::block_on(edge.open(None));
+    let Ok((created, _)) = opened else {
+        return vec![Failure {
+            line: 1,
+            message: "could not open a conversation".into(),
+        }];
+    };
+    let (id, token) = (created.conversation_id, created.token);
+    let mut failures = Vec::new();
+    // The welcome is shown before the first user line; expected bot lines before any user line
+    // check it.
+    let mut pending: std::collections::VecDeque<String> =
+        created.messages.into_iter().map(|m| m.text).collect();
+    for (n, line) in &lines {
+        match line {
+            Line::User(text) => {
+                pending.clear();
+                let body = serde_json::json!({ "text": text }).to_string();
+                let request = ApiRequest::post(&format!("/v1/conversations/{id}/messages"), &body)
+                    .bearer(&token);
+                let response = futures_executor::block_on(api::handle(&edge, request));
+                if response.status != 200 {
+                    failures.push(Failure {
+                        line: *n,
+                        message: format!("HTTP {}: {}", response.status, response.body),
+                    });
+                    continue;
+                }
+                let reply: switchboard_dialog::protocol::Messages =
+                    serde_json::from_str(&response.body).expect("API replies parse");
+                pending = reply.messages.into_iter().map(|m| m.text).collect();
+            }
+            Line::Bot(expected) => match pending.pop_front() {
+                Some(said) if &said == expected => {}
+                Some(said) => failures.push(Failure {
+                    line: *n,
+                    message: format!("expected bot: {expected}\n      but it said: {said}"),
+                }),
+                None => failures.push(Failure {
+                    line: *n,
+                    message: format!("expected bot: {expected}\n      but it said nothing more"),
+                }),
+            },
+            Line::Webhook(_) => {}
+        }
+    }
+    failures
+}

@@ -1,0 +1,90 @@
+//! `switchboard`: the command line for agent authors.
+//!
+//! ```text
+//! switchboard validate <agent.json>
+//! switchboard test-conversations <dir> --agent <agent.json>
+//! ```
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use switchboard_dialog::agent::Agent;
+use switchboard_edge::golden;
+
+const USAGE: &str = "usage:
+  switchboard validate <agent.json>
+  switchboard test-conversations <dir> --agent <agent.json>";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<bool> {
+    match args.first().map(String::as_str) {
+        Some("validate") => {
+            let path = args.get(1).context(USAGE)?;
+            let agent = load(Path::new(path))?;
+            let phrases: usize = agent.intents.iter().map(|i| i.training_phrases.len()).sum();
+            println!(
+                "{path}: ok ({} intents, {phrases} training phrases, {} webhooks)",
+                agent.intents.len(),
+                agent.webhooks.len()
+            );
+            Ok(true)
+        }
+        Some("test-conversations") => {
+            let dir = PathBuf::from(args.get(1).context(USAGE)?);
+            let agent_path = args
+                .iter()
+                .position(|a| a == "--agent")
+                .and_then(|i| args.get(i + 1))
+                .context(USAGE)?;
+            let agent = load(Path::new(agent_path))?;
+            test_conversations(&agent, &dir)
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// Reads and validates an agent, naming the file in errors.
+fn load(path: &Path) -> Result<Agent> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Agent::from_json(&text).with_context(|| format!("{}: invalid agent", path.display()))
+}
+
+fn test_conversations(agent: &Agent, dir: &Path) -> Result<bool> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "conv"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no .conv transcripts in {}", dir.display());
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        let text = std::fs::read_to_string(file)?;
+        let failures = golden::run(agent, &text);
+        if failures.is_empty() {
+            passed += 1;
+            println!("ok    {}", file.display());
+        } else {
+            failed += 1;
+            println!("FAIL  {}", file.display());
+            for f in failures {
+                println!("  {}:{}: {}", file.display(), f.line, f.message);
+            }
+        }
+    }
+    println!("conversations: {passed} passed, {failed} failed");
+    Ok(failed == 0)
+}
