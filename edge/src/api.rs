@@ -35,22 +35,12 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// A POST with a JSON body.
     pub fn post(path: &str, body: &str) -> Self {
-        Self {
-            method: "POST".into(),
-            path: path.into(),
-            authorization: None,
-            body: body.as_bytes().to_vec(),
-        }
+        Self { method: "POST".into(), path: path.into(), authorization: None, body: body.as_bytes().to_vec() }
     }
 
     /// A GET.
     pub fn get(path: &str) -> Self {
-        Self {
-            method: "GET".into(),
-            path: path.into(),
-            authorization: None,
-            body: Vec::new(),
-        }
+        Self { method: "GET".into(), path: path.into(), authorization: None, body: Vec::new() }
     }
 
     /// The same request with `Authorization: Bearer <token>`.
@@ -73,19 +63,13 @@ pub struct ApiResponse {
 
 impl ApiResponse {
     fn json(status: u16, value: &impl serde::Serialize) -> Self {
-        Self {
-            status,
-            body: serde_json::to_string(value).expect("API types serialise"),
-            logs: Vec::new(),
-        }
+        Self { status, body: serde_json::to_string(value).expect("API types serialise"), logs: Vec::new() }
     }
 
     fn error(error: &ApiError) -> Self {
         let mut response = Self::json(error.status(), &error.body());
         if error.status() >= 500 {
-            response.logs.push(
-                serde_json::json!({ "event": "error", "detail": error.to_string() }).to_string(),
-            );
+            response.logs.push(serde_json::json!({ "event": "error", "detail": error.to_string() }).to_string());
         }
         response
     }
@@ -97,11 +81,7 @@ pub async fn handle<S: ContextStore, H: HttpClient, C: Clock>(
     request: ApiRequest,
 ) -> ApiResponse {
     if request.method == "OPTIONS" {
-        return ApiResponse {
-            status: 204,
-            body: String::new(),
-            logs: Vec::new(),
-        };
+        return ApiResponse { status: 204, body: String::new(), logs: Vec::new() };
     }
     match route(edge, &request).await {
         Ok(response) => response,
@@ -119,17 +99,11 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock>(
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     let method = request.method.as_str();
     match (method, segments.as_slice()) {
-        ("GET", ["v1", "health"]) => Ok(ApiResponse::json(
-            200,
-            &serde_json::json!({ "status": "ok" }),
-        )),
+        ("GET", ["v1", "health"]) => Ok(ApiResponse::json(200, &serde_json::json!({ "status": "ok" }))),
         ("POST", ["v1", "conversations"]) => {
             let create: CreateConversation = parse(&request.body)?;
             if create.channel != "web" {
-                return Err(ApiError::BadRequest(format!(
-                    "unsupported channel '{}'; expected 'web'",
-                    create.channel
-                )));
+                return Err(ApiError::BadRequest(format!("unsupported channel '{}'; expected 'web'", create.channel)));
             }
             let (created, new) = edge.open(create.visitor_id.as_deref()).await?;
             Ok(ApiResponse::json(if new { 201 } else { 200 }, &created))
@@ -138,23 +112,13 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock>(
             let (conversation, user) = edge.authorise(id, request.authorization.as_deref())?;
             let send: SendMessage = parse(&request.body)?;
             let exchange = edge.send(&conversation, &user, &send.text).await?;
-            let mut response = ApiResponse::json(
-                200,
-                &Messages {
-                    messages: exchange.messages,
-                },
-            );
+            let mut response = ApiResponse::json(200, &Messages { messages: exchange.messages });
             response.logs = exchange.logs;
             Ok(response)
         }
         ("GET", ["v1", "conversations", id, "messages"]) => {
             let (conversation, user) = edge.authorise(id, request.authorization.as_deref())?;
-            Ok(ApiResponse::json(
-                200,
-                &Messages {
-                    messages: edge.history(&conversation, &user).await?,
-                },
-            ))
+            Ok(ApiResponse::json(200, &Messages { messages: edge.history(&conversation, &user).await? }))
         }
         ("POST", ["demo", "fulfillment"]) => {
             let webhook: WebhookRequest = parse(&request.body)?;
@@ -167,10 +131,7 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock>(
             | ["v1", "conversations", _, "messages"]
             | ["demo", "fulfillment"],
         ) => Err(ApiError::MethodNotAllowed),
-        _ => Err(ApiError::NotFound(format!(
-            "no route for {method} {}",
-            request.path
-        ))),
+        _ => Err(ApiError::NotFound(format!("no route for {method} {}", request.path))),
     }
 }
 

@@ -63,26 +63,14 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
     /// Assembles the service.
     pub fn new(agent: &'a Agent, config: Config, store: S, http: H, clock: C) -> Self {
         let signer = TokenSigner::new(config.token_secret.clone());
-        Self {
-            agent,
-            config,
-            store,
-            http,
-            clock,
-            signer,
-        }
+        Self { agent, config, store, http, clock, signer }
     }
 
     /// Starts a conversation for a web visitor, or returns the one they already have.
-    pub async fn open(
-        &self,
-        visitor: Option<&str>,
-    ) -> Result<(ConversationCreated, bool), ApiError> {
+    pub async fn open(&self, visitor: Option<&str>) -> Result<(ConversationCreated, bool), ApiError> {
         let visitor = match visitor {
             Some(v) => VisitorId::parse(v).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "visitor_id '{v}' must be 8 to 64 characters of A-Z a-z 0-9 _ -"
-                ))
+                ApiError::BadRequest(format!("visitor_id '{v}' must be 8 to 64 characters of A-Z a-z 0-9 _ -"))
             })?,
             None => VisitorId::from_random(&self.clock.random_id()),
         };
@@ -136,36 +124,22 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
     ) -> Result<(ConversationId, UserId), ApiError> {
         let token = authorization
             .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::Unauthorized("missing 'Authorization: Bearer <token>' header".into())
-            })?;
-        let (granted, user) = self
-            .signer
-            .verify(token.trim())
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+            .ok_or_else(|| ApiError::Unauthorized("missing 'Authorization: Bearer <token>' header".into()))?;
+        let (granted, user) = self.signer.verify(token.trim()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
         if granted.as_str() != conversation {
-            return Err(ApiError::Unauthorized(
-                "token is for another conversation".into(),
-            ));
+            return Err(ApiError::Unauthorized("token is for another conversation".into()));
         }
         Ok((granted, user))
     }
 
     /// Takes one user message through the agent, calling webhooks as the engine asks.
-    pub async fn send(
-        &self,
-        conversation: &ConversationId,
-        user: &UserId,
-        text: &str,
-    ) -> Result<Exchange, ApiError> {
+    pub async fn send(&self, conversation: &ConversationId, user: &UserId, text: &str) -> Result<Exchange, ApiError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(ApiError::BadRequest("text must not be empty".into()));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(ApiError::BadRequest(format!(
-                "text is longer than {MAX_TEXT_CHARS} characters"
-            )));
+            return Err(ApiError::BadRequest(format!("text is longer than {MAX_TEXT_CHARS} characters")));
         }
         let mut context = self.open_context(conversation, user).await?;
         let mut history = self.load_history(conversation).await?;
@@ -176,15 +150,10 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         let first = dialog::step(self.agent, &context.dialog, &UserInput::text(text));
         let matched = first.matched.clone();
         let mut replies = Vec::new();
-        let last = self
-            .run_effects(first, conversation, &mut replies, &mut logs)
-            .await;
+        let last = self.run_effects(first, conversation, &mut replies, &mut logs).await;
         context.dialog = last.state;
 
-        let mut exchange = Exchange {
-            messages: Vec::new(),
-            logs,
-        };
+        let mut exchange = Exchange { messages: Vec::new(), logs };
         for reply in replies {
             let message = self.message(&mut context, Role::Bot, reply.text);
             history.push(message.clone());
@@ -206,7 +175,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         Ok(exchange)
     }
 
-    /// Collects a turn's messages, carries out its webhook effects, and returns the last turn.
+    /// Collects a turn's messages, carries out its effects (webhook calls, whose outcomes
+    /// resume the engine; handoffs, which are logged), and returns the last turn.
     async fn run_effects(
         &self,
         mut turn: Turn,
@@ -220,18 +190,22 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
                 replies.clear();
             }
             replies.append(&mut turn.messages);
-            let Some(Effect::CallWebhook {
-                webhook,
-                mut request,
-            }) = turn.effects.first().cloned()
-            else {
-                break;
-            };
+            let mut webhook = None;
+            for effect in std::mem::take(&mut turn.effects) {
+                match effect {
+                    Effect::CallWebhook { webhook: name, request } => webhook = Some((name, request)),
+                    // Routing to a human arrives with the agent console; until then the request is recorded.
+                    Effect::Handoff { reason } => logs.push(
+                        serde_json::json!({ "event": "handoff", "conversation": conversation.as_str(), "reason": format!("{reason:?}") })
+                            .to_string(),
+                    ),
+                }
+            }
+            let Some((name, mut request)) = webhook else { break };
             request.session_info.session = conversation.to_string();
             request.detect_intent_response_id = self.clock.random_id();
-            let definition = &self.agent.webhooks[&webhook];
-            let (outcome, failure) =
-                fulfillment::call(&self.http, &self.config, &webhook, definition, &request).await;
+            let definition = &self.agent.webhooks[&name];
+            let (outcome, failure) = fulfillment::call(&self.http, &self.config, &name, definition, &request).await;
             logs.extend(failure);
             turn = dialog::resume(self.agent, &turn.state, outcome);
         }
@@ -239,75 +213,44 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
     }
 
     /// The conversation's messages, oldest first.
-    pub async fn history(
-        &self,
-        conversation: &ConversationId,
-        user: &UserId,
-    ) -> Result<Vec<Message>, ApiError> {
+    pub async fn history(&self, conversation: &ConversationId, user: &UserId) -> Result<Vec<Message>, ApiError> {
         self.open_context(conversation, user).await?;
         self.load_history(conversation).await
     }
 
-    async fn open_context(
-        &self,
-        conversation: &ConversationId,
-        user: &UserId,
-    ) -> Result<UserContext, ApiError> {
+    async fn open_context(&self, conversation: &ConversationId, user: &UserId) -> Result<UserContext, ApiError> {
         match self.load_context(user).await? {
             Some(c) if c.conversation_id == conversation.as_str() => Ok(c),
-            _ => Err(ApiError::NotFound(format!(
-                "conversation '{conversation}' not found"
-            ))),
+            _ => Err(ApiError::NotFound(format!("conversation '{conversation}' not found"))),
         }
     }
 
     fn message(&self, context: &mut UserContext, role: Role, text: String) -> Message {
         context.last_seq += 1;
-        Message {
-            id: format!("m{}", context.last_seq),
-            role,
-            text,
-            ts: self.clock.now_ms(),
-        }
+        Message { id: format!("m{}", context.last_seq), role, text, ts: self.clock.now_ms() }
     }
 
     async fn load_context(&self, user: &UserId) -> Result<Option<UserContext>, ApiError> {
         let Some(raw) = self.store.get(&format!("ctx:{user}")).await? else {
             return Ok(None);
         };
-        serde_json::from_str(&raw)
-            .map(Some)
-            .map_err(|e| ApiError::Corrupt(format!("ctx:{user}: {e}")))
+        serde_json::from_str(&raw).map(Some).map_err(|e| ApiError::Corrupt(format!("ctx:{user}: {e}")))
     }
 
     async fn load_history(&self, conversation: &ConversationId) -> Result<Vec<Message>, ApiError> {
         let Some(raw) = self.store.get(&format!("hist:{conversation}")).await? else {
             return Ok(Vec::new());
         };
-        serde_json::from_str(&raw)
-            .map_err(|e| ApiError::Corrupt(format!("hist:{conversation}: {e}")))
+        serde_json::from_str(&raw).map_err(|e| ApiError::Corrupt(format!("hist:{conversation}: {e}")))
     }
 
-    async fn save(
-        &self,
-        user: &UserId,
-        context: &UserContext,
-        history: &[Message],
-    ) -> Result<(), ApiError> {
+    async fn save(&self, user: &UserId, context: &UserContext, history: &[Message]) -> Result<(), ApiError> {
         let ttl = Some(self.config.context_ttl_seconds);
         let kept = &history[history.len().saturating_sub(self.config.history_limit)..];
         let history_json = serde_json::to_string(kept).expect("messages serialise");
-        self.store
-            .put(
-                &format!("hist:{}", context.conversation_id),
-                &history_json,
-                ttl,
-            )
-            .await?;
+        self.store.put(&format!("hist:{}", context.conversation_id), &history_json, ttl).await?;
         let context_json = serde_json::to_string(context).expect("context serialises");
-        self.store
-            .put(&format!("ctx:{user}"), &context_json, ttl)
-            .await?;
+        self.store.put(&format!("ctx:{user}"), &context_json, ttl).await?;
         Ok(())
     }
 }

@@ -4,8 +4,7 @@
 
 use serde_json::{Map, Value};
 use switchboard_dialog::webhook::{
-    FulfillmentResponse, MergeBehavior, ResponseMessage, SessionInfo, TextMessage, WebhookRequest,
-    WebhookResponse,
+    FulfillmentResponse, MergeBehavior, ResponseMessage, SessionInfo, TextMessage, WebhookRequest, WebhookResponse,
 };
 
 /// The demo's orders: number → status sentence.
@@ -13,10 +12,7 @@ const ORDERS: &[(i64, &str)] = &[
     (123456, "is out for delivery and expected by 6 PM today"),
     (111111, "was delivered yesterday at 2:14 PM"),
     (222222, "is being packed and ships tomorrow"),
-    (
-        333333,
-        "was cancelled on your request; the refund is on its way",
-    ),
+    (333333, "was cancelled on your request; the refund is on its way"),
 ];
 
 /// Answers a fulfillment request for the tag `order-status`.
@@ -37,23 +33,15 @@ fn unknown_order(n: i64) -> WebhookResponse {
     let mut parameters = Map::new();
     parameters.insert("order-number".into(), Value::Null);
     reply(
-        format!(
-            "I couldn't find order {n}. Please check the number in your confirmation email and ask me again."
-        ),
-        Some(SessionInfo {
-            session: String::new(),
-            parameters,
-        }),
+        format!("I couldn't find order {n}. Please check the number in your confirmation email and ask me again."),
+        Some(SessionInfo { session: String::new(), parameters }),
     )
 }
 
 fn reply(text: String, session_info: Option<SessionInfo>) -> WebhookResponse {
     WebhookResponse {
         fulfillment_response: Some(FulfillmentResponse {
-            messages: vec![ResponseMessage {
-                text: Some(TextMessage { text: vec![text] }),
-                payload: None,
-            }],
+            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text] }), payload: None }],
             merge_behavior: MergeBehavior::Append,
         }),
         session_info,
@@ -67,9 +55,7 @@ mod tests {
 
     fn request(number: Value) -> WebhookRequest {
         let mut r = WebhookRequest::default();
-        r.session_info
-            .parameters
-            .insert("order-number".into(), number);
+        r.session_info.parameters.insert("order-number".into(), number);
         r
     }
 
@@ -85,9 +71,6 @@ mod tests {
     fn forgets_an_unknown_number() {
         let r = fulfill(&request(999.into()));
         assert!(r.texts()[0].starts_with("I couldn't find order 999."));
-        assert_eq!(
-            r.session_info.unwrap().parameters["order-number"],
-            Value::Null
-        );
+        assert_eq!(r.session_info.unwrap().parameters["order-number"], Value::Null);
     }
 }

@@ -64,11 +64,6 @@ impl ApiError {
             Self::Store(_) | Self::Corrupt(_) => "internal error; please retry".to_owned(),
             other => other.to_string(),
         };
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message,
-            },
-        }
+        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } }
     }
 }

@@ -30,10 +30,7 @@ pub async fn call<H: HttpClient>(
         return (WebhookOutcome::Replied(demo::fulfill(request)), None);
     }
     let body = serde_json::to_string(request).expect("webhook requests serialise");
-    let failure = match http
-        .post_json(url, body, webhook.timeout_ms, MAX_RESPONSE_BYTES)
-        .await
-    {
+    let failure = match http.post_json(url, body, webhook.timeout_ms, MAX_RESPONSE_BYTES).await {
         Ok(r) if !(200..300).contains(&r.status) => format!("answered HTTP {}", r.status),
         Ok(r) => match serde_json::from_slice::<WebhookResponse>(&r.body) {
             Ok(parsed) => return (WebhookOutcome::Replied(parsed), None),
@@ -41,7 +38,6 @@ pub async fn call<H: HttpClient>(
         },
         Err(e) => e.to_string(),
     };
-    let line = serde_json::json!({ "event": "webhook_failed", "webhook": name, "reason": failure })
-        .to_string();
+    let line = serde_json::json!({ "event": "webhook_failed", "webhook": name, "reason": failure }).to_string();
     (WebhookOutcome::Failed, Some(line))
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use switchboard_dialog::agent::Agent;
 use wasm_bindgen::JsCast;
 use worker::{
-    AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
-    Result, event, kv::KvStore,
+    AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event,
+    kv::KvStore,
 };
 
 /// The deployed agent, parsed and trained once per isolate.
@@ -43,27 +43,16 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let secret = env.secret(bindings::TOKEN_SECRET).map(|s| s.to_string());
     let Ok(secret) = secret else {
-        worker::console_error!(
-            "{}",
-            r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#
-        );
+        worker::console_error!("{}", r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#);
         return respond(ApiResponse {
             status: 500,
             body: r#"{"error":{"code":"internal","message":"server misconfigured"}}"#.into(),
             logs: Vec::new(),
         });
     };
-    let fulfillment_url = env
-        .var(bindings::FULFILLMENT_URL)
-        .ok()
-        .map(|v| v.to_string());
-    let edge = Edge::new(
-        agent(),
-        Config::new(&secret, fulfillment_url),
-        Kv(env.kv(bindings::CONTEXT)?),
-        FetchClient,
-        JsClock,
-    );
+    let fulfillment_url = env.var(bindings::FULFILLMENT_URL).ok().map(|v| v.to_string());
+    let edge =
+        Edge::new(agent(), Config::new(&secret, fulfillment_url), Kv(env.kv(bindings::CONTEXT)?), FetchClient, JsClock);
     respond(api::handle(&edge, request).await)
 }
 
@@ -78,38 +67,21 @@ fn respond(response: ApiResponse) -> Result<Response> {
     // Any site may embed the widget; tokens travel as bearer headers, never cookies.
     headers.set("Access-Control-Allow-Origin", "*")?;
     headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
-    headers.set(
-        "Access-Control-Allow-Headers",
-        "Authorization, Content-Type",
-    )?;
+    headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
     headers.set("Access-Control-Max-Age", "86400")?;
     headers.set("Cache-Control", "no-store")?;
-    Ok(Response::from_bytes(response.body.into_bytes())?
-        .with_status(response.status)
-        .with_headers(headers))
+    Ok(Response::from_bytes(response.body.into_bytes())?.with_status(response.status).with_headers(headers))
 }
 
 struct Kv(KvStore);
 
 impl ContextStore for Kv {
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
-        self.0
-            .get(key)
-            .text()
-            .await
-            .map_err(|e| StoreError(e.to_string()))
+        self.0.get(key).text().await.map_err(|e| StoreError(e.to_string()))
     }
 
-    async fn put(
-        &self,
-        key: &str,
-        value: &str,
-        ttl_seconds: Option<u64>,
-    ) -> std::result::Result<(), StoreError> {
-        let mut put = self
-            .0
-            .put(key, value)
-            .map_err(|e| StoreError(e.to_string()))?;
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> std::result::Result<(), StoreError> {
+        let mut put = self.0.put(key, value).map_err(|e| StoreError(e.to_string()))?;
         if let Some(ttl) = ttl_seconds {
             put = put.expiration_ttl(ttl);
         }
@@ -129,13 +101,9 @@ impl HttpClient for FetchClient {
     ) -> std::result::Result<HttpResponse, HttpError> {
         let transport = |e: worker::Error| HttpError::Transport(e.to_string());
         let headers = Headers::new();
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(transport)?;
+        headers.set("Content-Type", "application/json").map_err(transport)?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         let request = Request::new_with_init(url, &init).map_err(transport)?;
         let controller = AbortController::default();
         let signal = controller.signal();
@@ -147,9 +115,7 @@ impl HttpClient for FetchClient {
         };
         let timeout = Delay::from(Duration::from_millis(timeout_ms.into()));
         match select(Box::pin(exchange), timeout).await {
-            Either::Left((Ok((_, body)), _)) if body.len() > max_body => {
-                Err(HttpError::TooLarge(max_body))
-            }
+            Either::Left((Ok((_, body)), _)) if body.len() > max_body => Err(HttpError::TooLarge(max_body)),
             Either::Left((Ok((status, body)), _)) => Ok(HttpResponse { status, body }),
             Either::Left((Err(e), _)) => Err(transport(e)),
             Either::Right(_) => {

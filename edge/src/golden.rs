@@ -53,26 +53,18 @@ fn parse(text: &str) -> Result<Vec<(usize, Line)>, Failure> {
             Line::Webhook(if rest == "timeout" {
                 Err(HttpError::Timeout(5000))
             } else if let Some(status) = rest.strip_prefix("status ") {
-                let status = status.trim().parse().map_err(|_| Failure {
-                    line: n,
-                    message: format!("bad status '{status}'"),
-                })?;
-                Ok(HttpResponse {
-                    status,
-                    body: Vec::new(),
-                })
+                let status = status
+                    .trim()
+                    .parse()
+                    .map_err(|_| Failure { line: n, message: format!("bad status '{status}'") })?;
+                Ok(HttpResponse { status, body: Vec::new() })
             } else {
-                Ok(HttpResponse {
-                    status: 200,
-                    body: rest.as_bytes().to_vec(),
-                })
+                Ok(HttpResponse { status: 200, body: rest.as_bytes().to_vec() })
             })
         } else {
             return Err(Failure {
                 line: n,
-                message: format!(
-                    "expected '> user text', '< bot text' or 'webhook: …', found '{line}'"
-                ),
+                message: format!("expected '> user text', '< bot text' or 'webhook: …', found '{line}'"),
             });
         };
         lines.push((n, parsed));
@@ -94,43 +86,27 @@ pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
         })
         .collect();
     let scripted = !answers.is_empty();
-    let config = Config::new(
-        "golden",
-        scripted.then(|| "http://golden.invalid/webhook".to_owned()),
-    );
-    let edge = Edge::new(
-        agent,
-        config,
-        MemoryStore::default(),
-        ScriptedHttp::new(answers),
-        StepClock::default(),
-    );
+    let config = Config::new("golden", scripted.then(|| "http://golden.invalid/webhook".to_owned()));
+    let edge = Edge::new(agent, config, MemoryStore::default(), ScriptedHttp::new(answers), StepClock::default());
     let opened = futures_executor::block_on(edge.open(None));
     let Ok((created, _)) = opened else {
-        return vec![Failure {
-            line: 1,
-            message: "could not open a conversation".into(),
-        }];
+        return vec![Failure { line: 1, message: "could not open a conversation".into() }];
     };
     let (id, token) = (created.conversation_id, created.token);
     let mut failures = Vec::new();
     // The welcome is shown before the first user line; expected bot lines before any user line
     // check it.
-    let mut pending: std::collections::VecDeque<String> =
-        created.messages.into_iter().map(|m| m.text).collect();
+    let mut pending: std::collections::VecDeque<String> = created.messages.into_iter().map(|m| m.text).collect();
     for (n, line) in &lines {
         match line {
             Line::User(text) => {
                 pending.clear();
                 let body = serde_json::json!({ "text": text }).to_string();
-                let request = ApiRequest::post(&format!("/v1/conversations/{id}/messages"), &body)
-                    .bearer(&token);
+                let request = ApiRequest::post(&format!("/v1/conversations/{id}/messages"), &body).bearer(&token);
                 let response = futures_executor::block_on(api::handle(&edge, request));
                 if response.status != 200 {
-                    failures.push(Failure {
-                        line: *n,
-                        message: format!("HTTP {}: {}", response.status, response.body),
-                    });
+                    failures
+                        .push(Failure { line: *n, message: format!("HTTP {}: {}", response.status, response.body) });
                     continue;
                 }
                 let reply: switchboard_dialog::protocol::Messages =

@@ -21,16 +21,9 @@ impl ContextStore for MemoryStore {
         Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
     }
 
-    async fn put(
-        &self,
-        key: &str,
-        value: &str,
-        ttl_seconds: Option<u64>,
-    ) -> Result<(), StoreError> {
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
         self.puts.set(self.puts.get() + 1);
-        self.entries
-            .borrow_mut()
-            .insert(key.to_owned(), (value.to_owned(), ttl_seconds));
+        self.entries.borrow_mut().insert(key.to_owned(), (value.to_owned(), ttl_seconds));
         Ok(())
     }
 }
@@ -40,16 +33,8 @@ impl ContextStore for MemoryStore {
 pub struct NoHttp;
 
 impl HttpClient for NoHttp {
-    async fn post_json(
-        &self,
-        url: &str,
-        _: String,
-        _: u32,
-        _: usize,
-    ) -> Result<HttpResponse, HttpError> {
-        Err(HttpError::Transport(format!(
-            "no network in this test (POST {url})"
-        )))
+    async fn post_json(&self, url: &str, _: String, _: u32, _: usize) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Transport(format!("no network in this test (POST {url})")))
     }
 }
 
@@ -65,21 +50,12 @@ pub struct ScriptedHttp {
 impl ScriptedHttp {
     /// A client that will give these answers in order.
     pub fn new(answers: impl IntoIterator<Item = Result<HttpResponse, HttpError>>) -> Self {
-        Self {
-            answers: RefCell::new(answers.into_iter().collect()),
-            requests: RefCell::default(),
-        }
+        Self { answers: RefCell::new(answers.into_iter().collect()), requests: RefCell::default() }
     }
 }
 
 impl HttpClient for ScriptedHttp {
-    async fn post_json(
-        &self,
-        url: &str,
-        body: String,
-        _: u32,
-        max_body: usize,
-    ) -> Result<HttpResponse, HttpError> {
+    async fn post_json(&self, url: &str, body: String, _: u32, max_body: usize) -> Result<HttpResponse, HttpError> {
         self.requests.borrow_mut().push((url.to_owned(), body));
         let answer = self.answers.borrow_mut().pop_front();
         match answer {
@@ -99,10 +75,7 @@ pub struct StepClock {
 
 impl Default for StepClock {
     fn default() -> Self {
-        Self {
-            now: Cell::new(1_764_000_000_000),
-            ids: Cell::new(0),
-        }
+        Self { now: Cell::new(1_764_000_000_000), ids: Cell::new(0) }
     }
 }
 

@@ -14,8 +14,7 @@ pub trait ContextStore {
     /// The value under `key`, if any.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value` under `key`, to expire `ttl_seconds` from now when given.
-    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>)
-    -> Result<(), StoreError>;
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError>;
 }
 
 /// An HTTP response as the edge needs it.

@@ -29,14 +29,11 @@ pub struct TokenSigner {
 impl TokenSigner {
     /// A signer for `secret` (the worker's `TOKEN_SECRET`).
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self {
-            secret: secret.into(),
-        }
+        Self { secret: secret.into() }
     }
 
     fn mac(&self, payload: &str) -> HmacSha256 {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
         mac.update(payload.as_bytes());
         mac
     }
@@ -51,21 +48,15 @@ impl TokenSigner {
     /// The conversation and user a token grants, if its signature holds (constant-time check).
     pub fn verify(&self, token: &str) -> Result<(ConversationId, UserId), TokenError> {
         let mut parts = token.split('.');
-        let (Some("v1"), Some(conversation), Some(user), Some(tag), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let (Some("v1"), Some(conversation), Some(user), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         let conversation = ConversationId::parse(conversation).ok_or(TokenError::Malformed)?;
         let user = UserId::parse(user).ok_or(TokenError::Malformed)?;
         let tag = unhex(tag).ok_or(TokenError::Malformed)?;
-        self.mac(&format!("v1.{conversation}.{user}"))
-            .verify_slice(&tag)
-            .map_err(|_| TokenError::BadSignature)?;
+        self.mac(&format!("v1.{conversation}.{user}")).verify_slice(&tag).map_err(|_| TokenError::BadSignature)?;
         Ok((conversation, user))
     }
 }
@@ -79,10 +70,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -90,22 +78,13 @@ mod tests {
     use super::*;
 
     fn ids() -> (ConversationId, UserId) {
-        (
-            ConversationId::parse("c-0123456789").unwrap(),
-            UserId::parse("u-v-abcdefgh").unwrap(),
-        )
+        (ConversationId::parse("c-0123456789").unwrap(), UserId::parse("u-v-abcdefgh").unwrap())
     }
 
     #[test]
     fn hmac_matches_the_published_vector() {
-        let tag = TokenSigner::new("secret")
-            .mac("Message")
-            .finalize()
-            .into_bytes();
-        assert_eq!(
-            hex(&tag),
-            "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597"
-        );
+        let tag = TokenSigner::new("secret").mac("Message").finalize().into_bytes();
+        assert_eq!(hex(&tag), "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597");
     }
 
     #[test]
@@ -119,27 +98,11 @@ mod tests {
     fn rejects_forgeries_and_garbage() {
         let (c, u) = ids();
         let token = TokenSigner::new("k").sign(&c, &u);
-        assert_eq!(
-            TokenSigner::new("other").verify(&token),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(TokenSigner::new("other").verify(&token), Err(TokenError::BadSignature));
         let swapped = token.replace("c-0123456789", "c-9876543210");
-        assert_eq!(
-            TokenSigner::new("k").verify(&swapped),
-            Err(TokenError::BadSignature)
-        );
-        for bad in [
-            "",
-            "v1",
-            "v2.c-0123456789.u-v-abcdefgh.00",
-            "v1.c-0123456789.u-v-abcdefgh.zz",
-            "a.b.c.d.e",
-        ] {
-            assert_eq!(
-                TokenSigner::new("k").verify(bad),
-                Err(TokenError::Malformed),
-                "{bad}"
-            );
+        assert_eq!(TokenSigner::new("k").verify(&swapped), Err(TokenError::BadSignature));
+        for bad in ["", "v1", "v2.c-0123456789.u-v-abcdefgh.00", "v1.c-0123456789.u-v-abcdefgh.zz", "a.b.c.d.e"] {
+            assert_eq!(TokenSigner::new("k").verify(bad), Err(TokenError::Malformed), "{bad}");
         }
     }
 }

@@ -16,13 +16,7 @@ fn agent() -> &'static Agent {
 }
 
 fn edge_with(config: Config, http: ScriptedHttp) -> TestEdge {
-    Edge::new(
-        agent(),
-        config,
-        MemoryStore::default(),
-        http,
-        StepClock::default(),
-    )
+    Edge::new(agent(), config, MemoryStore::default(), http, StepClock::default())
 }
 
 fn edge() -> TestEdge {
@@ -31,14 +25,7 @@ fn edge() -> TestEdge {
 
 fn call(edge: &TestEdge, request: ApiRequest) -> (u16, Value) {
     let ApiResponse { status, body, .. } = block_on(api::handle(edge, request));
-    (
-        status,
-        if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&body).unwrap()
-        },
-    )
+    (status, if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap() })
 }
 
 struct Session {
@@ -53,44 +40,27 @@ fn open(edge: &TestEdge, visitor: Option<&str>) -> (Session, Value) {
     };
     let (status, json) = call(edge, ApiRequest::post("/v1/conversations", &body));
     assert!(status == 200 || status == 201, "{status} {json}");
-    let session = Session {
-        id: json["conversation_id"].as_str().unwrap().into(),
-        token: json["token"].as_str().unwrap().into(),
-    };
+    let session =
+        Session { id: json["conversation_id"].as_str().unwrap().into(), token: json["token"].as_str().unwrap().into() };
     (session, json)
 }
 
 fn say(edge: &TestEdge, s: &Session, text: &str) -> Vec<String> {
     let body = serde_json::json!({ "text": text }).to_string();
-    let (status, json) = call(
-        edge,
-        ApiRequest::post(&format!("/v1/conversations/{}/messages", s.id), &body).bearer(&s.token),
-    );
+    let (status, json) =
+        call(edge, ApiRequest::post(&format!("/v1/conversations/{}/messages", s.id), &body).bearer(&s.token));
     assert_eq!(status, 200, "{json}");
-    json["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap().to_owned())
-        .collect()
+    json["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect()
 }
 
 fn history(edge: &TestEdge, s: &Session) -> Vec<(String, String)> {
-    let (status, json) = call(
-        edge,
-        ApiRequest::get(&format!("/v1/conversations/{}/messages", s.id)).bearer(&s.token),
-    );
+    let (status, json) = call(edge, ApiRequest::get(&format!("/v1/conversations/{}/messages", s.id)).bearer(&s.token));
     assert_eq!(status, 200, "{json}");
     json["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap().to_owned(),
-                m["text"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|m| (m["role"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned()))
         .collect()
 }
 
@@ -101,22 +71,10 @@ fn the_seed_conversation_with_the_builtin_demo_orders() {
     let edge = edge();
     let (s, created) = open(&edge, None);
     assert!(created["visitor_id"].as_str().unwrap().starts_with("v-"));
-    assert!(
-        created["messages"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("Hi!")
-    );
-    assert_eq!(
-        say(&edge, &s, "Where is my order?"),
-        ["Can you provide your order number?"]
-    );
+    assert!(created["messages"][0]["text"].as_str().unwrap().starts_with("Hi!"));
+    assert_eq!(say(&edge, &s, "Where is my order?"), ["Can you provide your order number?"]);
     assert_eq!(say(&edge, &s, "123456"), [DELIVERY]);
-    assert_eq!(
-        say(&edge, &s, "Where is order 123456?"),
-        [DELIVERY],
-        "one turn fills the parameter"
-    );
+    assert_eq!(say(&edge, &s, "Where is order 123456?"), [DELIVERY], "one turn fills the parameter");
     assert!(say(&edge, &s, "purple monkey dishwasher")[0].starts_with("Sorry, I didn't get that."));
     let h = history(&edge, &s);
     assert_eq!(h.len(), 1 + 2 * 4);
@@ -143,26 +101,16 @@ fn a_turn_costs_two_reads_and_two_writes() {
     let (s, _) = open(&edge, None);
     let (gets, puts) = (edge.store.gets.get(), edge.store.puts.get());
     say(&edge, &s, "Where is order 123456?");
-    assert_eq!(
-        (edge.store.gets.get() - gets, edge.store.puts.get() - puts),
-        (2, 2)
-    );
+    assert_eq!((edge.store.gets.get() - gets, edge.store.puts.get() - puts), (2, 2));
     let ttl = edge.store.entries.borrow().values().next().unwrap().1;
     assert_eq!(ttl, Some(30 * 24 * 3600));
 }
 
 #[test]
 fn fulfillment_url_sends_a_cx_request_and_shows_a_snake_case_reply() {
-    let reply =
-        r#"{"fulfillment_response":{"messages":[{"text":{"text":["Order 42: shipped."]}}]}}"#;
-    let http = ScriptedHttp::new([Ok(HttpResponse {
-        status: 200,
-        body: reply.as_bytes().to_vec(),
-    })]);
-    let edge = edge_with(
-        Config::new("k", Some("http://127.0.0.1:9/hook".into())),
-        http,
-    );
+    let reply = r#"{"fulfillment_response":{"messages":[{"text":{"text":["Order 42: shipped."]}}]}}"#;
+    let http = ScriptedHttp::new([Ok(HttpResponse { status: 200, body: reply.as_bytes().to_vec() })]);
+    let edge = edge_with(Config::new("k", Some("http://127.0.0.1:9/hook".into())), http);
     let (s, _) = open(&edge, None);
     assert_eq!(say(&edge, &s, "track order 42"), ["Order 42: shipped."]);
     let requests = edge.http.requests.borrow();
@@ -178,45 +126,21 @@ fn fulfillment_url_sends_a_cx_request_and_shows_a_snake_case_reply() {
 #[test]
 fn failing_webhooks_get_the_apology_and_lose_nothing() {
     let failures = [
-        Ok(HttpResponse {
-            status: 500,
-            body: b"boom".to_vec(),
-        }),
-        Ok(HttpResponse {
-            status: 200,
-            body: b"{not json".to_vec(),
-        }),
+        Ok(HttpResponse { status: 500, body: b"boom".to_vec() }),
+        Ok(HttpResponse { status: 200, body: b"{not json".to_vec() }),
         Err(HttpError::Timeout(5000)),
-        Ok(HttpResponse {
-            status: 200,
-            body: vec![b' '; 70_000],
-        }),
+        Ok(HttpResponse { status: 200, body: vec![b' '; 70_000] }),
     ];
-    let edge = edge_with(
-        Config::new("k", Some("http://127.0.0.1:9/hook".into())),
-        ScriptedHttp::new(failures),
-    );
+    let edge = edge_with(Config::new("k", Some("http://127.0.0.1:9/hook".into())), ScriptedHttp::new(failures));
     let (s, _) = open(&edge, None);
     for _ in 0..4 {
         let replies = say(&edge, &s, "where is order 7");
         assert_eq!(replies.len(), 1);
-        assert!(
-            replies[0].starts_with("Sorry, I can't reach our order system"),
-            "{replies:?}"
-        );
+        assert!(replies[0].starts_with("Sorry, I can't reach our order system"), "{replies:?}");
     }
     assert_eq!(history(&edge, &s).len(), 1 + 2 * 4);
     // The collected parameter survived as a session parameter.
-    let stored = edge
-        .store
-        .entries
-        .borrow()
-        .iter()
-        .find(|(k, _)| k.starts_with("ctx:"))
-        .unwrap()
-        .1
-        .0
-        .clone();
+    let stored = edge.store.entries.borrow().iter().find(|(k, _)| k.starts_with("ctx:")).unwrap().1.0.clone();
     let ctx: Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(ctx["dialog"]["parameters"]["order-number"], 7);
 }
@@ -227,75 +151,27 @@ fn bad_requests_get_json_errors_with_stable_codes() {
     let (s, _) = open(&edge, None);
     let messages = format!("/v1/conversations/{}/messages", s.id);
     let cases = [
+        (ApiRequest::post("/v1/conversations", "{oops"), 400, "bad_json"),
+        (ApiRequest::post("/v1/conversations", r#"{"channel":"fax"}"#), 400, "bad_request"),
+        (ApiRequest::post("/v1/conversations", r#"{"channel":"web","visitor_id":"x"}"#), 400, "bad_request"),
+        (ApiRequest::post(&messages, r#"{"text":"hi"}"#), 401, "unauthorized"),
+        (ApiRequest::post(&messages, r#"{"text":"hi"}"#).bearer("v1.c-00000000.u-00000000.00"), 401, "unauthorized"),
+        (ApiRequest::post(&messages, "[]").bearer(&s.token), 400, "bad_json"),
+        (ApiRequest::post(&messages, r#"{"text":"   "}"#).bearer(&s.token), 400, "bad_request"),
         (
-            ApiRequest::post("/v1/conversations", "{oops"),
-            400,
-            "bad_json",
-        ),
-        (
-            ApiRequest::post("/v1/conversations", r#"{"channel":"fax"}"#),
-            400,
-            "bad_request",
-        ),
-        (
-            ApiRequest::post("/v1/conversations", r#"{"channel":"web","visitor_id":"x"}"#),
-            400,
-            "bad_request",
-        ),
-        (
-            ApiRequest::post(&messages, r#"{"text":"hi"}"#),
-            401,
-            "unauthorized",
-        ),
-        (
-            ApiRequest::post(&messages, r#"{"text":"hi"}"#).bearer("v1.c-00000000.u-00000000.00"),
-            401,
-            "unauthorized",
-        ),
-        (
-            ApiRequest::post(&messages, "[]").bearer(&s.token),
-            400,
-            "bad_json",
-        ),
-        (
-            ApiRequest::post(&messages, r#"{"text":"   "}"#).bearer(&s.token),
-            400,
-            "bad_request",
-        ),
-        (
-            ApiRequest::post(
-                "/v1/conversations/c-other-conversation/messages",
-                r#"{"text":"hi"}"#,
-            )
-            .bearer(&s.token),
+            ApiRequest::post("/v1/conversations/c-other-conversation/messages", r#"{"text":"hi"}"#).bearer(&s.token),
             401,
             "unauthorized",
         ),
         (ApiRequest::get("/v1/nope"), 404, "not_found"),
-        (
-            ApiRequest::get("/v1/conversations"),
-            405,
-            "method_not_allowed",
-        ),
-        (
-            ApiRequest::post("/v1/conversations", &"x".repeat(70_000)),
-            413,
-            "payload_too_large",
-        ),
+        (ApiRequest::get("/v1/conversations"), 405, "method_not_allowed"),
+        (ApiRequest::post("/v1/conversations", &"x".repeat(70_000)), 413, "payload_too_large"),
     ];
     for (request, status, code) in cases {
         let what = format!("{} {}", request.method, request.path);
         let (got, json) = call(&edge, request);
-        assert_eq!(
-            (got, json["error"]["code"].as_str()),
-            (status, Some(code)),
-            "{what}: {json}"
-        );
-        assert!(
-            json["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
+        assert_eq!((got, json["error"]["code"].as_str()), (status, Some(code)), "{what}: {json}");
+        assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 }
 
@@ -304,14 +180,8 @@ fn a_valid_token_for_a_conversation_that_is_gone_is_404() {
     let edge = edge();
     let (s, _) = open(&edge, None);
     edge.store.entries.borrow_mut().clear();
-    let (status, json) = call(
-        &edge,
-        ApiRequest::get(&format!("/v1/conversations/{}/messages", s.id)).bearer(&s.token),
-    );
-    assert_eq!(
-        (status, json["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    let (status, json) = call(&edge, ApiRequest::get(&format!("/v1/conversations/{}/messages", s.id)).bearer(&s.token));
+    assert_eq!((status, json["error"]["code"].as_str()), (404, Some("not_found")));
 }
 
 #[test]
@@ -320,8 +190,5 @@ fn the_demo_fulfillment_route_speaks_cx() {
     let body = r#"{"detectIntentResponseId":"x","sessionInfo":{"parameters":{"order-number":123456}},"fulfillmentInfo":{"tag":"order-status"}}"#;
     let (status, json) = call(&edge, ApiRequest::post("/demo/fulfillment", body));
     assert_eq!(status, 200);
-    assert_eq!(
-        json["fulfillmentResponse"]["messages"][0]["text"]["text"][0],
-        DELIVERY
-    );
+    assert_eq!(json["fulfillmentResponse"]["messages"][0]["text"]["text"][0], DELIVERY);
 }

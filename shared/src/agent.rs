@@ -45,7 +45,17 @@ struct RawAgent {
     webhook_error: Vec<String>,
     #[serde(default)]
     webhooks: BTreeMap<String, RawWebhook>,
+    #[serde(default)]
+    handoff: Option<RawHandoff>,
     intents: Vec<RawIntent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHandoff {
+    messages: Vec<String>,
+    #[serde(default)]
+    after_no_match: Option<u32>,
 }
 
 fn default_language() -> String {
@@ -79,6 +89,8 @@ struct RawIntent {
     responses: Vec<String>,
     #[serde(default)]
     fulfillment: Option<RawFulfillment>,
+    #[serde(default)]
+    handoff: bool,
 }
 
 #[derive(Deserialize)]
@@ -116,9 +128,20 @@ pub struct Agent {
     pub webhook_error: Vec<String>,
     /// Fulfillment webhooks by name.
     pub webhooks: BTreeMap<String, Webhook>,
+    /// Escalation to a human, when the agent allows it.
+    pub handoff: Option<Handoff>,
     /// Intents, in file order.
     pub intents: Vec<Intent>,
     pub(crate) classifier: IntentClassifier,
+}
+
+/// How and when the agent hands a conversation to a human.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handoff {
+    /// Messages shown when the conversation is handed off.
+    pub messages: Vec<String>,
+    /// Hand off after this many consecutive utterances that matched nothing.
+    pub after_no_match: Option<u32>,
 }
 
 /// A fulfillment webhook.
@@ -144,6 +167,8 @@ pub struct Intent {
     pub responses: Vec<String>,
     /// Webhook called once the mandatory parameters are filled.
     pub fulfillment: Option<Fulfillment>,
+    /// Matching this intent hands the conversation to a human ("talk to a person").
+    pub handoff: bool,
 }
 
 /// A value the intent needs, filled from the user's words (slot filling).
@@ -174,12 +199,7 @@ impl Agent {
         let raw: RawAgent = serde_json::from_str(text).map_err(|e| AgentError::Syntax {
             line: e.line(),
             column: e.column(),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
         })?;
         Self::validate(raw)
     }
@@ -198,20 +218,24 @@ impl Agent {
             return invalid("webhook_error".into(), "needs at least one message".into());
         }
         if !(0.0..=1.0).contains(&raw.confidence_threshold) {
-            return invalid(
-                "confidence_threshold".into(),
-                format!("{} is outside 0..=1", raw.confidence_threshold),
-            );
+            return invalid("confidence_threshold".into(), format!("{} is outside 0..=1", raw.confidence_threshold));
         }
+        let handoff = match raw.handoff {
+            Some(h) if h.messages.is_empty() => {
+                return invalid("handoff.messages".into(), "needs at least one message".into());
+            }
+            Some(RawHandoff { after_no_match: Some(0), .. }) => {
+                return invalid("handoff.after_no_match".into(), "must be at least 1".into());
+            }
+            Some(h) => Some(Handoff { messages: h.messages, after_no_match: h.after_no_match }),
+            None => None,
+        };
         let mut names = HashSet::new();
         let mut intents = Vec::with_capacity(raw.intents.len());
         for (i, intent) in raw.intents.into_iter().enumerate() {
             let at = format!("intents[{i}]");
             if !names.insert(intent.name.clone()) {
-                return invalid(
-                    format!("{at}.name"),
-                    format!("duplicate intent '{}'", intent.name),
-                );
+                return invalid(format!("{at}.name"), format!("duplicate intent '{}'", intent.name));
             }
             if intent.training_phrases.iter().all(|p| p.trim().is_empty()) {
                 return invalid(
@@ -224,19 +248,12 @@ impl Agent {
             for (j, p) in intent.parameters.into_iter().enumerate() {
                 let at = format!("{at}.parameters[{j}]");
                 if !param_names.insert(p.name.clone()) {
-                    return invalid(
-                        format!("{at}.name"),
-                        format!("duplicate parameter '{}'", p.name),
-                    );
+                    return invalid(format!("{at}.name"), format!("duplicate parameter '{}'", p.name));
                 }
                 let Some(entity) = EntityType::parse(&p.entity) else {
                     return invalid(
                         format!("{at}.entity"),
-                        format!(
-                            "unknown entity type '{}'; expected one of {}",
-                            p.entity,
-                            EntityType::KNOWN.join(", ")
-                        ),
+                        format!("unknown entity type '{}'; expected one of {}", p.entity, EntityType::KNOWN.join(", ")),
                     );
                 };
                 if p.mandatory && p.prompts.is_empty() {
@@ -245,38 +262,29 @@ impl Agent {
                         format!("mandatory parameter '{}' needs a prompt", p.name),
                     );
                 }
-                parameters.push(Parameter {
-                    name: p.name,
-                    entity,
-                    mandatory: p.mandatory,
-                    prompts: p.prompts,
-                });
+                parameters.push(Parameter { name: p.name, entity, mandatory: p.mandatory, prompts: p.prompts });
             }
             let fulfillment = match intent.fulfillment {
                 Some(f) if !raw.webhooks.contains_key(&f.webhook) => {
                     let known: Vec<&str> = raw.webhooks.keys().map(String::as_str).collect();
                     return invalid(
                         format!("{at}.fulfillment.webhook"),
-                        format!(
-                            "unknown webhook '{}'; expected one of [{}]",
-                            f.webhook,
-                            known.join(", ")
-                        ),
+                        format!("unknown webhook '{}'; expected one of [{}]", f.webhook, known.join(", ")),
                     );
                 }
-                Some(f) => Some(Fulfillment {
-                    webhook: f.webhook,
-                    tag: f.tag,
-                }),
+                Some(f) => Some(Fulfillment { webhook: f.webhook, tag: f.tag }),
                 None => None,
             };
-            if fulfillment.is_none() && intent.responses.is_empty() {
+            if intent.handoff && handoff.is_none() {
+                return invalid(
+                    format!("{at}.handoff"),
+                    format!("intent '{}' hands off, but the agent has no 'handoff' section", intent.name),
+                );
+            }
+            if fulfillment.is_none() && intent.responses.is_empty() && !intent.handoff {
                 return invalid(
                     format!("{at}.responses"),
-                    format!(
-                        "intent '{}' has neither responses nor a fulfillment",
-                        intent.name
-                    ),
+                    format!("intent '{}' has neither responses nor a fulfillment", intent.name),
                 );
             }
             intents.push(Intent {
@@ -285,25 +293,20 @@ impl Agent {
                 parameters,
                 responses: intent.responses,
                 fulfillment,
+                handoff: intent.handoff,
             });
         }
         let webhooks = raw
             .webhooks
             .into_iter()
-            .map(|(name, w)| {
-                (
-                    name,
-                    Webhook {
-                        url: w.url,
-                        timeout_ms: w.timeout_ms,
-                    },
-                )
-            })
+            .map(|(name, w)| (name, Webhook { url: w.url, timeout_ms: w.timeout_ms }))
             .collect();
-        let classifier =
-            IntentClassifier::train(intents.iter().enumerate().flat_map(|(i, intent)| {
-                intent.training_phrases.iter().map(move |p| (i, p.as_str()))
-            }));
+        let classifier = IntentClassifier::train(
+            intents
+                .iter()
+                .enumerate()
+                .flat_map(|(i, intent)| intent.training_phrases.iter().map(move |p| (i, p.as_str()))),
+        );
         Ok(Agent {
             name: raw.name,
             language: raw.language,
@@ -312,6 +315,7 @@ impl Agent {
             fallback: raw.fallback,
             webhook_error: raw.webhook_error,
             webhooks,
+            handoff,
             intents,
             classifier,
         })
@@ -340,9 +344,7 @@ mod tests {
     fn syntax_errors_name_line_column_and_field() {
         let text = MINIMAL.replace("\"responses\"", "\"responsez\"");
         let err = Agent::from_json(&text).unwrap_err();
-        let AgentError::Syntax { line, message, .. } = &err else {
-            panic!("{err:?}")
-        };
+        let AgentError::Syntax { line, message, .. } = &err else { panic!("{err:?}") };
         assert_eq!(*line, 5);
         assert!(message.contains("responsez"), "{message}");
     }
@@ -362,25 +364,19 @@ mod tests {
 
     #[test]
     fn rejects_mandatory_parameter_without_prompt() {
-        let text = MINIMAL.replace("\"responses\"", r#""parameters": [{"name": "n", "entity": "@sys.number", "mandatory": true}], "responses""#);
-        let err = Agent::from_json(&text).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "intents[0].parameters[0].prompts: mandatory parameter 'n' needs a prompt"
+        let text = MINIMAL.replace(
+            "\"responses\"",
+            r#""parameters": [{"name": "n", "entity": "@sys.number", "mandatory": true}], "responses""#,
         );
+        let err = Agent::from_json(&text).unwrap_err();
+        assert_eq!(err.to_string(), "intents[0].parameters[0].prompts: mandatory parameter 'n' needs a prompt");
     }
 
     #[test]
     fn rejects_unknown_webhook_and_duplicate_intents() {
-        let text = MINIMAL.replace(
-            "\"responses\"",
-            r#""fulfillment": {"webhook": "nope", "tag": "t"}, "responses""#,
-        );
+        let text = MINIMAL.replace("\"responses\"", r#""fulfillment": {"webhook": "nope", "tag": "t"}, "responses""#);
         let err = Agent::from_json(&text).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "intents[0].fulfillment.webhook: unknown webhook 'nope'; expected one of []"
-        );
+        assert_eq!(err.to_string(), "intents[0].fulfillment.webhook: unknown webhook 'nope'; expected one of []");
 
         let dup = MINIMAL.replace(
             "\"intents\": [ ",

@@ -9,10 +9,10 @@
 //!
 //! Nothing here reads a clock, a network or a random source: the same inputs give the same turn.
 
-use crate::agent::{Agent, Intent};
+use crate::agent::{Agent, Handoff, Intent};
 use crate::webhook::{
-    FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo,
-    TextMessage, WebhookRequest, WebhookResponse,
+    FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
+    WebhookRequest, WebhookResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -98,6 +98,26 @@ pub enum Effect {
         /// The CX request; the host fills `sessionInfo.session` and `detectIntentResponseId`.
         request: WebhookRequest,
     },
+    /// Hand the conversation to a human agent.
+    Handoff {
+        /// Why.
+        reason: HandoffReason,
+    },
+}
+
+/// Why a conversation is handed to a human.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandoffReason {
+    /// The user asked for a person (an intent marked `handoff`).
+    Requested {
+        /// The intent that matched.
+        intent: String,
+    },
+    /// This many utterances in a row matched nothing.
+    RepeatedNoMatch {
+        /// How many.
+        count: u32,
+    },
 }
 
 /// The outcome of an [`Effect::CallWebhook`].
@@ -135,13 +155,7 @@ pub struct Turn {
 
 impl Turn {
     fn new(state: DialogState) -> Self {
-        Self {
-            state,
-            messages: Vec::new(),
-            effects: Vec::new(),
-            matched: None,
-            replaces_earlier: false,
-        }
+        Self { state, messages: Vec::new(), effects: Vec::new(), matched: None, replaces_earlier: false }
     }
 
     fn say(&mut self, text: impl Into<String>) {
@@ -161,12 +175,7 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     };
     // A webhook outcome that never came back (the host failed between step and resume)
     // must not wedge the conversation.
-    if turn
-        .state
-        .active
-        .as_ref()
-        .is_some_and(|a| a.awaiting_webhook)
-    {
+    if turn.state.active.as_ref().is_some_and(|a| a.awaiting_webhook) {
         turn.state.active = None;
     }
     let classified = agent
@@ -176,13 +185,8 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         .map(|c| (&agent.intents[c.intent], c.confidence));
 
     if let Some(active) = turn.state.active.as_mut() {
-        let intent = agent
-            .intent(&active.intent)
-            .expect("state refers to an intent of this agent");
-        let filled = active
-            .awaiting
-            .clone()
-            .is_some_and(|name| fill_slot(intent, active, &name, text));
+        let intent = agent.intent(&active.intent).expect("state refers to an intent of this agent");
+        let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text));
         let switches = classified.is_some_and(|(other, _)| other.name != intent.name);
         if filled || !switches {
             if !filled {
@@ -196,16 +200,24 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
 
     let Some((intent, confidence)) = classified else {
         turn.state.no_match_count += 1;
-        let i = (turn.state.no_match_count as usize - 1) % agent.fallback.len();
+        let count = turn.state.no_match_count;
+        if let Some(handoff) = agent.handoff.as_ref().filter(|h| h.after_no_match.is_some_and(|n| count >= n)) {
+            hand_off(&mut turn, handoff, HandoffReason::RepeatedNoMatch { count });
+            return turn;
+        }
+        let i = (count as usize - 1) % agent.fallback.len();
         turn.say(&agent.fallback[i]);
         return turn;
     };
     turn.state.no_match_count = 0;
     turn.state.last_intent = Some(intent.name.clone());
-    turn.matched = Some(Match {
-        intent: intent.name.clone(),
-        confidence,
-    });
+    turn.matched = Some(Match { intent: intent.name.clone(), confidence });
+    if intent.handoff {
+        let handoff = agent.handoff.as_ref().expect("validation: handoff intents need the agent's handoff section");
+        turn.state.active = None;
+        hand_off(&mut turn, handoff, HandoffReason::Requested { intent: intent.name.clone() });
+        return turn;
+    }
     let mut active = ActiveIntent {
         intent: intent.name.clone(),
         confidence,
@@ -220,6 +232,12 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     turn
 }
 
+fn hand_off(turn: &mut Turn, handoff: &Handoff, reason: HandoffReason) {
+    turn.state.no_match_count = 0;
+    handoff.messages.iter().for_each(|m| turn.say(m));
+    turn.effects.push(Effect::Handoff { reason });
+}
+
 /// Fills the awaited parameter from the whole utterance; true when it was filled.
 fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str) -> bool {
     let Some(param) = intent.parameters.iter().find(|p| p.name == name) else {
@@ -228,13 +246,7 @@ fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str)
     let Some(m) = param.entity.find_all(text).into_iter().next() else {
         return false;
     };
-    active.slots.insert(
-        param.name.clone(),
-        SlotValue {
-            original: m.original,
-            value: m.value,
-        },
-    );
+    active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
     true
 }
 
@@ -244,77 +256,41 @@ fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str) {
     for param in &intent.parameters {
         if let Some(v) = active.slots.get(&param.name) {
             used.extend(
-                param
-                    .entity
-                    .find_all(text)
-                    .iter()
-                    .filter(|m| m.original == v.original)
-                    .map(|m| (m.start, m.end)),
+                param.entity.find_all(text).iter().filter(|m| m.original == v.original).map(|m| (m.start, m.end)),
             );
             continue;
         }
-        let found = param
-            .entity
-            .find_all(text)
-            .into_iter()
-            .find(|m| !used.contains(&(m.start, m.end)));
+        let found = param.entity.find_all(text).into_iter().find(|m| !used.contains(&(m.start, m.end)));
         if let Some(m) = found {
             used.push((m.start, m.end));
-            active.slots.insert(
-                param.name.clone(),
-                SlotValue {
-                    original: m.original,
-                    value: m.value,
-                },
-            );
+            active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
         }
     }
 }
 
 /// Prompts for the next missing mandatory parameter, or completes the intent.
 fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
-    let active = turn
-        .state
-        .active
-        .as_mut()
-        .expect("advance needs an active intent");
-    if let Some(missing) = intent
-        .parameters
-        .iter()
-        .find(|p| p.mandatory && !active.slots.contains_key(&p.name))
-    {
+    let active = turn.state.active.as_mut().expect("advance needs an active intent");
+    if let Some(missing) = intent.parameters.iter().find(|p| p.mandatory && !active.slots.contains_key(&p.name)) {
         if active.awaiting.as_deref() != Some(missing.name.as_str()) {
             active.awaiting = Some(missing.name.clone());
             active.prompts_given = 0;
         }
-        let prompt =
-            &missing.prompts[(active.prompts_given as usize).min(missing.prompts.len() - 1)];
+        let prompt = &missing.prompts[(active.prompts_given as usize).min(missing.prompts.len() - 1)];
         turn.say(prompt.clone());
         return;
     }
     active.awaiting = None;
     let mut parameters = turn.state.parameters.clone();
-    parameters.extend(
-        active
-            .slots
-            .iter()
-            .map(|(k, v)| (k.clone(), v.value.clone())),
-    );
-    let responses: Vec<String> = intent
-        .responses
-        .iter()
-        .map(|r| render(r, &parameters))
-        .collect();
-    turn.messages
-        .extend(responses.iter().map(|text| Reply { text: text.clone() }));
+    parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    let responses: Vec<String> = intent.responses.iter().map(|r| render(r, &parameters)).collect();
+    turn.messages.extend(responses.iter().map(|text| Reply { text: text.clone() }));
     match &intent.fulfillment {
         Some(fulfillment) => {
             active.awaiting_webhook = true;
             let request = WebhookRequest {
                 language_code: agent.language.clone(),
-                fulfillment_info: FulfillmentInfo {
-                    tag: fulfillment.tag.clone(),
-                },
+                fulfillment_info: FulfillmentInfo { tag: fulfillment.tag.clone() },
                 intent_info: Some(IntentInfo {
                     last_matched_intent: intent.name.clone(),
                     display_name: intent.name.clone(),
@@ -333,24 +309,15 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
                         })
                         .collect(),
                 }),
-                session_info: SessionInfo {
-                    session: String::new(),
-                    parameters,
-                },
+                session_info: SessionInfo { session: String::new(), parameters },
                 text: Some(text.to_owned()),
                 messages: responses
                     .into_iter()
-                    .map(|t| ResponseMessage {
-                        text: Some(TextMessage { text: vec![t] }),
-                        payload: None,
-                    })
+                    .map(|t| ResponseMessage { text: Some(TextMessage { text: vec![t] }), payload: None })
                     .collect(),
                 ..WebhookRequest::default()
             };
-            turn.effects.push(Effect::CallWebhook {
-                webhook: fulfillment.webhook.clone(),
-                request,
-            });
+            turn.effects.push(Effect::CallWebhook { webhook: fulfillment.webhook.clone(), request });
         }
         None => {
             turn.state.parameters = parameters;
@@ -366,18 +333,14 @@ pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Tu
         return turn;
     };
     // Collected values become session parameters either way: a failing webhook loses nothing.
-    turn.state
-        .parameters
-        .extend(active.slots.into_iter().map(|(k, v)| (k, v.value)));
+    turn.state.parameters.extend(active.slots.into_iter().map(|(k, v)| (k, v.value)));
     match outcome {
         WebhookOutcome::Replied(response) => {
             for text in response.texts() {
                 turn.say(text);
             }
-            turn.replaces_earlier = response
-                .fulfillment_response
-                .as_ref()
-                .is_some_and(|f| f.merge_behavior == MergeBehavior::Replace);
+            turn.replaces_earlier =
+                response.fulfillment_response.as_ref().is_some_and(|f| f.merge_behavior == MergeBehavior::Replace);
             if let Some(updates) = response.session_info {
                 for (name, value) in updates.parameters {
                     if value.is_null() {
@@ -400,9 +363,7 @@ fn render(template: &str, parameters: &Map<String, Value>) -> String {
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
-        let len = after
-            .find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
-            .unwrap_or(after.len());
+        let len = after.find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).unwrap_or(after.len());
         match parameters.get(&after[..len]) {
             Some(Value::String(s)) if len > 0 => out.push_str(s),
             Some(v) if len > 0 => out.push_str(&v.to_string()),

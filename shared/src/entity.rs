@@ -67,8 +67,7 @@ fn numbers(text: &str) -> Vec<EntityMatch> {
     while i < bytes.len() {
         let c = bytes[i];
         if c.is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
-            let negative =
-                i > 0 && bytes[i - 1] == b'-' && (i < 2 || !bytes[i - 2].is_ascii_alphanumeric());
+            let negative = i > 0 && bytes[i - 1] == b'-' && (i < 2 || !bytes[i - 2].is_ascii_alphanumeric());
             let start = if negative { i - 1 } else { i };
             let mut end = i;
             while end < bytes.len() && bytes[end].is_ascii_digit() {
@@ -87,12 +86,7 @@ fn numbers(text: &str) -> Vec<EntityMatch> {
             }
             let original = &text[start..end];
             if let Some(value) = number_value(original) {
-                found.push(EntityMatch {
-                    start,
-                    end,
-                    original: original.to_owned(),
-                    value,
-                });
+                found.push(EntityMatch { start, end, original: original.to_owned(), value });
             }
             i = end;
         } else if c.is_ascii_alphabetic() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
@@ -102,12 +96,7 @@ fn numbers(text: &str) -> Vec<EntityMatch> {
             }
             let word = text[i..end].to_ascii_lowercase();
             if let Some((_, n)) = NUMBER_WORDS.iter().find(|(w, _)| *w == word) {
-                found.push(EntityMatch {
-                    start: i,
-                    end,
-                    original: text[i..end].to_owned(),
-                    value: (*n).into(),
-                });
+                found.push(EntityMatch { start: i, end, original: text[i..end].to_owned(), value: (*n).into() });
             }
             i = end;
         } else {
@@ -132,30 +121,20 @@ mod tests {
     use super::*;
 
     fn values(text: &str) -> Vec<Value> {
-        EntityType::Number
-            .find_all(text)
-            .into_iter()
-            .map(|m| m.value)
-            .collect()
+        EntityType::Number.find_all(text).into_iter().map(|m| m.value).collect()
     }
 
     #[test]
     fn finds_integers_decimals_and_words() {
         assert_eq!(values("Where is order 123456?"), vec![Value::from(123456)]);
-        assert_eq!(
-            values("#42 and 2.5 and -3"),
-            vec![Value::from(42), Value::from(2.5), Value::from(-3)]
-        );
+        assert_eq!(values("#42 and 2.5 and -3"), vec![Value::from(42), Value::from(2.5), Value::from(-3)]);
         assert_eq!(values("I want three"), vec![Value::from(3)]);
     }
 
     #[test]
     fn ignores_codes_and_embedded_digits() {
         assert!(values("sku A123 and 99abc").is_empty());
-        assert!(
-            values("someone").is_empty(),
-            "'one' inside a word is not a number"
-        );
+        assert!(values("someone").is_empty(), "'one' inside a word is not a number");
     }
 
     #[test]
@@ -168,9 +147,6 @@ mod tests {
 
     #[test]
     fn survives_non_ascii_text() {
-        assert_eq!(
-            values("Bestellung Nr. 55 für Müller 😀 7"),
-            vec![Value::from(55), Value::from(7)]
-        );
+        assert_eq!(values("Bestellung Nr. 55 für Müller 😀 7"), vec![Value::from(55), Value::from(7)]);
     }
 }

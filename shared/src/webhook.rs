@@ -154,7 +154,8 @@ mod tests {
 
     #[test]
     fn reads_snake_case_like_an_express_webhook_sends() {
-        let body = r#"{ "fulfillment_response": { "messages": [ { "text": { "text": ["Your order 1 is here."] } } ] } }"#;
+        let body =
+            r#"{ "fulfillment_response": { "messages": [ { "text": { "text": ["Your order 1 is here."] } } ] } }"#;
         let r: WebhookResponse = serde_json::from_str(body).unwrap();
         assert_eq!(r.texts(), vec!["Your order 1 is here."]);
     }
@@ -177,9 +178,7 @@ mod tests {
     #[test]
     fn writes_camel_case() {
         let mut req = WebhookRequest::default();
-        req.session_info
-            .parameters
-            .insert("order-number".into(), 123456.into());
+        req.session_info.parameters.insert("order-number".into(), 123456.into());
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(json["sessionInfo"]["parameters"]["order-number"], 123456);
         assert!(json.get("fulfillmentInfo").is_some());

@@ -43,70 +43,39 @@ impl Browser {
             }),
         );
         let webdriver = format!("http://127.0.0.1:{port}");
-        let client = wait_for(
-            "chromedriver to accept a session",
-            Duration::from_secs(30),
-            || {
-                let caps = caps.clone();
-                let webdriver = webdriver.clone();
-                async move {
-                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                        .capabilities(caps)
-                        .connect(&webdriver)
-                        .await
-                        .ok()
-                }
-            },
-        )
+        let client = wait_for("chromedriver to accept a session", Duration::from_secs(30), || {
+            let caps = caps.clone();
+            let webdriver = webdriver.clone();
+            async move {
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps)
+                    .connect(&webdriver)
+                    .await
+                    .ok()
+            }
+        })
         .await;
-        Browser {
-            client,
-            driver,
-            _profile: profile,
-        }
+        Browser { client, driver, _profile: profile }
     }
 
     /// Runs `script` (a function body) in the page and returns its value.
     pub async fn eval(&self, script: &str) -> Value {
-        self.client
-            .execute(script, vec![])
-            .await
-            .expect("script runs")
+        self.client.execute(script, vec![]).await.expect("script runs")
     }
 
     /// Waits until the widget's launcher is in the page's shadow root, then clicks it.
     pub async fn open_widget(&self) {
-        let host = wait_for(
-            "the widget host element",
-            Duration::from_secs(20),
-            || async {
-                self.client
-                    .find(Locator::Css("#switchboard-widget"))
-                    .await
-                    .ok()
-            },
-        )
-        .await;
-        let shadow = host.shadow_root().await.expect("an open shadow root");
-        shadow
-            .find(Locator::Css(".sb-launcher"))
-            .await
-            .expect("the launcher")
-            .click()
-            .await
-            .expect("click");
-        wait_for("the chat input", Duration::from_secs(30), || async {
-            self.widget_input().await
+        let host = wait_for("the widget host element", Duration::from_secs(20), || async {
+            self.client.find(Locator::Css("#switchboard-widget")).await.ok()
         })
         .await;
+        let shadow = host.shadow_root().await.expect("an open shadow root");
+        shadow.find(Locator::Css(".sb-launcher")).await.expect("the launcher").click().await.expect("click");
+        wait_for("the chat input", Duration::from_secs(30), || async { self.widget_input().await }).await;
     }
 
     async fn widget_input(&self) -> Option<fantoccini::elements::Element> {
-        let host = self
-            .client
-            .find(Locator::Css("#switchboard-widget"))
-            .await
-            .ok()?;
+        let host = self.client.find(Locator::Css("#switchboard-widget")).await.ok()?;
         let shadow = host.shadow_root().await.ok()?;
         shadow.find(Locator::Css(".sb-input")).await.ok()
     }
@@ -114,10 +83,7 @@ impl Browser {
     /// Types `text` into the widget and presses Enter.
     pub async fn send(&self, text: &str) {
         let input = self.widget_input().await.expect("the chat input");
-        input
-            .send_keys(&format!("{text}\u{E007}"))
-            .await
-            .expect("typing");
+        input.send_keys(&format!("{text}\u{E007}")).await.expect("typing");
     }
 
     /// The texts of the messages shown, with their roles (`bot`/`user`).
@@ -135,28 +101,18 @@ impl Browser {
 
     /// Waits until at least `n` messages are shown and returns them.
     pub async fn wait_for_messages(&self, n: usize) -> Vec<(String, String)> {
-        wait_for(
-            &format!("{n} messages"),
-            Duration::from_secs(20),
-            || async { Some(self.messages().await).filter(|m| m.len() >= n) },
-        )
+        wait_for(&format!("{n} messages"), Duration::from_secs(20), || async {
+            Some(self.messages().await).filter(|m| m.len() >= n)
+        })
         .await
     }
 
     /// Waits until a bot message with exactly `text` is shown.
     pub async fn wait_for_bot(&self, text: &str) {
         let text = text.to_owned();
-        wait_for(
-            &format!("the bot to say {text:?}"),
-            Duration::from_secs(20),
-            || async {
-                self.messages()
-                    .await
-                    .iter()
-                    .any(|(role, t)| role == "bot" && *t == text)
-                    .then_some(())
-            },
-        )
+        wait_for(&format!("the bot to say {text:?}"), Duration::from_secs(20), || async {
+            self.messages().await.iter().any(|(role, t)| role == "bot" && *t == text).then_some(())
+        })
         .await;
     }
 }

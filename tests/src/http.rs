@@ -9,17 +9,9 @@ use serde_json::Value;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Any method, with an optional body and bearer token; returns status and JSON body.
-pub async fn call(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-    token: Option<&str>,
-) -> Result<(u16, Value)> {
+pub async fn call(method: &str, url: &str, body: Option<String>, token: Option<&str>) -> Result<(u16, Value)> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut request = hyper::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json");
+    let mut request = hyper::Request::builder().method(method).uri(url).header("content-type", "application/json");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
@@ -27,11 +19,7 @@ pub async fn call(
     let response = client.request(request).await?;
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await?.to_bytes();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)?
-    };
+    let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
     Ok((status, json))
 }
 

@@ -14,18 +14,12 @@ use std::time::Duration;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the workspace")
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `limit`.
@@ -51,10 +45,8 @@ where
 pub(crate) fn stop_group(child: &mut std::process::Child) {
     let group = format!("-{}", child.id());
     let signal = |sig: &str| {
-        let _ = std::process::Command::new("kill")
-            .args([sig, "--", &group])
-            .stderr(std::process::Stdio::null())
-            .status();
+        let _ =
+            std::process::Command::new("kill").args([sig, "--", &group]).stderr(std::process::Stdio::null()).status();
     };
     signal("-TERM");
     for _ in 0..50 {

@@ -22,15 +22,8 @@ impl Stack {
     /// Starts the worker; `fulfillment_url` is passed as `FULFILLMENT_URL`.
     pub async fn start(fulfillment_url: Option<&str>) -> Stack {
         let root = root();
-        for built in [
-            "edge/build/index.js",
-            "public/widget/switchboard_widget_bg.wasm",
-            "node_modules/.bin/wrangler",
-        ] {
-            assert!(
-                root.join(built).exists(),
-                "{built} is missing: run `cargo xtask build` (cargo xtask test does)"
-            );
+        for built in ["edge/build/index.js", "public/widget/switchboard_widget_bg.wasm", "node_modules/.bin/wrangler"] {
+            assert!(root.join(built).exists(), "{built} is missing: run `cargo xtask build` (cargo xtask test does)");
         }
         let dir = tempfile::tempdir().expect("a temp dir");
         let port = free_port();
@@ -51,24 +44,13 @@ impl Stack {
             .process_group(0)
             .spawn()
             .expect("wrangler starts");
-        let stack = Stack {
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-            dir,
-        };
+        let stack = Stack { base: format!("http://127.0.0.1:{port}"), child, dir };
         let health = format!("{}/v1/health", stack.base);
         let ready = tokio::time::timeout(
             Duration::from_secs(90),
-            wait_for(
-                "wrangler dev to answer /v1/health",
-                Duration::from_secs(90),
-                || async {
-                    crate::http::get(&health, None)
-                        .await
-                        .ok()
-                        .filter(|(status, _)| *status == 200)
-                },
-            ),
+            wait_for("wrangler dev to answer /v1/health", Duration::from_secs(90), || async {
+                crate::http::get(&health, None).await.ok().filter(|(status, _)| *status == 200)
+            }),
         )
         .await;
         if ready.is_err() {

@@ -24,9 +24,7 @@ pub struct WebhookServer {
 impl WebhookServer {
     /// Serves `handler` on a free loopback port.
     pub async fn start(handler: Arc<Handler>) -> WebhookServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let url = format!("http://{}/webhook", listener.local_addr().expect("address"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
@@ -37,34 +35,28 @@ impl WebhookServer {
                 };
                 let (handler, log) = (handler.clone(), log.clone());
                 tokio::spawn(async move {
-                    let service =
-                        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (handler, log) = (handler.clone(), log.clone());
-                            async move {
-                                let bytes = request.into_body().collect().await?.to_bytes();
-                                let body: Value =
-                                    serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                                let (status, reply) = handler(&body);
-                                log.lock().expect("log lock").push(body);
-                                let response = hyper::Response::builder()
-                                    .status(status)
-                                    .header("content-type", "application/json")
-                                    .body(Full::new(Bytes::from(reply)))
-                                    .expect("a response");
-                                Ok::<_, hyper::Error>(response)
-                            }
-                        });
+                    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (handler, log) = (handler.clone(), log.clone());
+                        async move {
+                            let bytes = request.into_body().collect().await?.to_bytes();
+                            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                            let (status, reply) = handler(&body);
+                            log.lock().expect("log lock").push(body);
+                            let response = hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(reply)))
+                                .expect("a response");
+                            Ok::<_, hyper::Error>(response)
+                        }
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        WebhookServer {
-            url,
-            received,
-            task,
-        }
+        WebhookServer { url, received, task }
     }
 }
 

@@ -2,9 +2,7 @@
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
-use switchboard_dialog::protocol::{
-    ConversationCreated, CreateConversation, ErrorBody, Messages, SendMessage,
-};
+use switchboard_dialog::protocol::{ConversationCreated, CreateConversation, ErrorBody, Messages, SendMessage};
 
 /// Why a call failed, in words for the panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +27,7 @@ pub struct Client {
 impl Client {
     /// A client for `endpoint` (an origin, with or without a trailing slash).
     pub fn new(endpoint: String) -> Self {
-        Self {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-        }
+        Self { endpoint: endpoint.trim_end_matches('/').to_owned() }
     }
 
     /// The endpoint, for storage keys.
@@ -41,27 +37,17 @@ impl Client {
 
     /// Opens (or resumes) the visitor's conversation.
     pub async fn open(&self, visitor_id: Option<String>) -> Result<ConversationCreated, ApiError> {
-        let body = CreateConversation {
-            channel: "web".into(),
-            visitor_id,
-        };
+        let body = CreateConversation { channel: "web".into(), visitor_id };
         let request = Request::post(&format!("{}/v1/conversations", self.endpoint)).json(&body);
         read(request.map_err(network)?.send().await).await
     }
 
     /// Sends the user's text; returns the agent's replies.
-    pub async fn send(
-        &self,
-        conversation: &str,
-        token: &str,
-        text: &str,
-    ) -> Result<Messages, ApiError> {
+    pub async fn send(&self, conversation: &str, token: &str, text: &str) -> Result<Messages, ApiError> {
         let url = format!("{}/v1/conversations/{conversation}/messages", self.endpoint);
         let request = Request::post(&url)
             .header("Authorization", &format!("Bearer {token}"))
-            .json(&SendMessage {
-                text: text.to_owned(),
-            });
+            .json(&SendMessage { text: text.to_owned() });
         read(request.map_err(network)?.send().await).await
     }
 }
@@ -70,18 +56,12 @@ fn network(e: gloo_net::Error) -> ApiError {
     ApiError::Network(e.to_string())
 }
 
-async fn read<T: DeserializeOwned>(
-    response: Result<Response, gloo_net::Error>,
-) -> Result<T, ApiError> {
+async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
     let response = response.map_err(network)?;
     if response.ok() {
         return response.json().await.map_err(network);
     }
     let status = response.status();
-    let code = response
-        .json::<ErrorBody>()
-        .await
-        .map(|b| b.error.code)
-        .unwrap_or_else(|_| "unknown".into());
+    let code = response.json::<ErrorBody>().await.map(|b| b.error.code).unwrap_or_else(|_| "unknown".into());
     Err(ApiError::Rejected { status, code })
 }

@@ -21,9 +21,5 @@ use wasm_bindgen::prelude::*;
 pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String) {
     console_error_panic_hook::set_once();
     let client = api::Client::new(endpoint);
-    leptos::mount::mount_to(
-        root,
-        move || leptos::view! { <panel::ChatPanel client=client title=title /> },
-    )
-    .forget();
+    leptos::mount::mount_to(root, move || leptos::view! { <panel::ChatPanel client=client title=title /> }).forget();
 }

@@ -52,12 +52,8 @@ pub fn ChatPanel(
             return;
         };
         local_ids.update_value(|n| *n += 1);
-        let local = Message {
-            id: format!("local-{}", local_ids.get_value()),
-            role: Role::User,
-            text: text.clone(),
-            ts: 0,
-        };
+        let local =
+            Message { id: format!("local-{}", local_ids.get_value()), role: Role::User, text: text.clone(), ts: 0 };
         messages.update(|m| m.push(local));
         status.set(Status::Waiting);
         let client = client.clone();
@@ -77,9 +73,7 @@ pub fn ChatPanel(
 
 fn describe(error: &ApiError) -> String {
     match error {
-        ApiError::Network(_) => {
-            "Can't reach the assistant. Check your connection and try again.".into()
-        }
+        ApiError::Network(_) => "Can't reach the assistant. Check your connection and try again.".into(),
         ApiError::Rejected { status, .. } if *status >= 500 => {
             "The assistant is having trouble. Please try again.".into()
         }
@@ -110,8 +104,7 @@ pub fn ChatView(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = draft.get_untracked().trim().to_owned();
-        if text.is_empty() || matches!(status.get_untracked(), Status::Connecting | Status::Waiting)
-        {
+        if text.is_empty() || matches!(status.get_untracked(), Status::Connecting | Status::Waiting) {
             return;
         }
         draft.set(String::new());

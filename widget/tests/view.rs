@@ -11,21 +11,13 @@ use web_sys::{HtmlElement, HtmlInputElement};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn message(id: &str, role: Role, text: &str) -> Message {
-    Message {
-        id: id.into(),
-        role,
-        text: text.into(),
-        ts: 0,
-    }
+    Message { id: id.into(), role, text: text.into(), ts: 0 }
 }
 
 /// Lets Leptos' scheduled effects run (they are queued as tasks, not run synchronously).
 async fn settle() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10)
-            .unwrap();
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10).unwrap();
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
@@ -42,8 +34,7 @@ impl Mounted {
         let document = web_sys::window().unwrap().document().unwrap();
         let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
         document.body().unwrap().append_child(&root).unwrap();
-        let (messages, set_messages) =
-            signal(vec![message("m1", Role::Bot, "Welcome to the shop!")]);
+        let (messages, set_messages) = signal(vec![message("m1", Role::Bot, "Welcome to the shop!")]);
         let (status, set_status) = signal(Status::Ready);
         let sent = RwSignal::new(Vec::new());
         let on_send = Callback::new(move |text: String| sent.update(|v| v.push(text)));
@@ -51,41 +42,23 @@ impl Mounted {
             view! { <ChatView title="Shop".to_owned() messages=messages status=status on_send=on_send /> }
         })
         .forget();
-        Self {
-            root,
-            messages: set_messages,
-            status: set_status,
-            sent,
-        }
+        Self { root, messages: set_messages, status: set_status, sent }
     }
 
     fn texts(&self, selector: &str) -> Vec<String> {
         let list = self.root.query_selector_all(selector).unwrap();
-        (0..list.length())
-            .map(|i| list.item(i).unwrap().text_content().unwrap_or_default())
-            .collect()
+        (0..list.length()).map(|i| list.item(i).unwrap().text_content().unwrap_or_default()).collect()
     }
 
     fn input(&self) -> HtmlInputElement {
-        self.root
-            .query_selector(".sb-input")
-            .unwrap()
-            .unwrap()
-            .unchecked_into()
+        self.root.query_selector(".sb-input").unwrap().unwrap().unchecked_into()
     }
 
     fn type_and_send(&self, text: &str) {
         let input = self.input();
         input.set_value(text);
-        input
-            .dispatch_event(&web_sys::Event::new("input").unwrap())
-            .unwrap();
-        let button: HtmlElement = self
-            .root
-            .query_selector(".sb-send")
-            .unwrap()
-            .unwrap()
-            .unchecked_into();
+        input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+        let button: HtmlElement = self.root.query_selector(".sb-send").unwrap().unwrap().unchecked_into();
         button.click();
     }
 }
@@ -101,21 +74,13 @@ async fn shows_messages_by_role_in_a_live_log() {
 
     view.messages.update(|m| {
         m.push(message("local-1", Role::User, "Where is my order?"));
-        m.push(message(
-            "m3",
-            Role::Bot,
-            "Can you provide your order number?",
-        ));
+        m.push(message("m3", Role::Bot, "Can you provide your order number?"));
     });
     settle().await;
     assert_eq!(view.texts(".sb-user"), ["Where is my order?"]);
     assert_eq!(
         view.texts(".sb-message"),
-        [
-            "Welcome to the shop!",
-            "Where is my order?",
-            "Can you provide your order number?"
-        ]
+        ["Welcome to the shop!", "Where is my order?", "Can you provide your order number?"]
     );
 }
 
@@ -129,11 +94,7 @@ async fn sends_trimmed_text_and_clears_the_input() {
     assert_eq!(view.input().value(), "");
     view.type_and_send("    ");
     settle().await;
-    assert_eq!(
-        view.sent.get_untracked().len(),
-        1,
-        "blank input is not sent"
-    );
+    assert_eq!(view.sent.get_untracked().len(), 1, "blank input is not sent");
 }
 
 #[wasm_bindgen_test]
@@ -141,31 +102,18 @@ async fn waiting_shows_typing_and_blocks_sending_and_failures_are_announced() {
     let view = Mounted::new();
     view.status.set(Status::Waiting);
     settle().await;
-    assert_eq!(
-        view.root.query_selector_all(".sb-typing").unwrap().length(),
-        1
-    );
+    assert_eq!(view.root.query_selector_all(".sb-typing").unwrap().length(), 1);
     view.type_and_send("hello");
     settle().await;
-    assert!(
-        view.sent.get_untracked().is_empty(),
-        "no second send while a reply is pending"
-    );
+    assert!(view.sent.get_untracked().is_empty(), "no second send while a reply is pending");
 
-    view.status
-        .set(Status::Failed("Can't reach the assistant.".into()));
+    view.status.set(Status::Failed("Can't reach the assistant.".into()));
     settle().await;
-    assert_eq!(
-        view.root.query_selector_all(".sb-typing").unwrap().length(),
-        0
-    );
+    assert_eq!(view.root.query_selector_all(".sb-typing").unwrap().length(), 0);
     assert_eq!(view.texts("[role=alert]"), ["Can't reach the assistant."]);
 }
 
 #[wasm_bindgen_test]
 fn client_normalises_the_endpoint() {
-    assert_eq!(
-        Client::new("https://support.example.com/".into()).endpoint(),
-        "https://support.example.com"
-    );
+    assert_eq!(Client::new("https://support.example.com/".into()).endpoint(), "https://support.example.com");
 }

@@ -47,13 +47,7 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
         std::fs::create_dir_all(&out)?;
         exec(
             Command::new(&tools.wasm_bindgen)
-                .args([
-                    "--target",
-                    "web",
-                    "--no-typescript",
-                    "--remove-name-section",
-                    "--remove-producers-section",
-                ])
+                .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
                 .arg("--out-dir")
                 .arg(&out)
                 .arg(root.join("target/wasm32-unknown-unknown/release/switchboard_widget.wasm")),
@@ -61,14 +55,7 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
     })?;
     step("optimising the widget's wasm (wasm-opt -Oz)", || {
         let wasm = out.join("switchboard_widget_bg.wasm");
-        exec(
-            Command::new(&tools.wasm_opt)
-                .arg("-Oz")
-                .args(WASM_FEATURES)
-                .arg(&wasm)
-                .arg("-o")
-                .arg(&wasm),
-        )?;
+        exec(Command::new(&tools.wasm_opt).arg("-Oz").args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
         std::fs::copy(&css, out.join("widget.css"))?;
         Ok(())
     })
@@ -89,10 +76,7 @@ pub fn worker(root: &Path, tools: &Tools) -> Result<()> {
         ]))
     })?;
     let input = root.join("target/wasm32-unknown-unknown/release/switchboard_edge.wasm");
-    if up_to_date(
-        &[&input, &root.join("edge/wrangler.toml")],
-        &root.join("edge/build/index.js"),
-    ) {
+    if up_to_date(&[&input, &root.join("edge/wrangler.toml")], &root.join("edge/build/index.js")) {
         println!("==> worker bundle in edge/build/ is up to date");
         return Ok(());
     }

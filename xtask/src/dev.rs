@@ -15,13 +15,8 @@ pub fn run(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
     build::all(root, &tools)?;
     let state = root.join(".dev-state");
-    let secret = step(
-        "preparing local state in .dev-state/ (KV, token secret)",
-        || dev_secret(&state),
-    )?;
-    let fulfillment_url = std::env::var("FULFILLMENT_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
+    let secret = step("preparing local state in .dev-state/ (KV, token secret)", || dev_secret(&state))?;
+    let fulfillment_url = std::env::var("FULFILLMENT_URL").ok().filter(|u| !u.is_empty());
     match &fulfillment_url {
         Some(url) => println!("==> fulfillment webhook: {url} (from FULFILLMENT_URL)"),
         None => println!(
@@ -37,10 +32,7 @@ pub fn run(root: &Path) -> Result<()> {
         fulfillment_url: fulfillment_url.as_deref(),
     };
     println!("==> starting wrangler dev (workerd) on 127.0.0.1:{PORT}");
-    let mut child = server
-        .command(root)
-        .spawn()
-        .context("could not start wrangler")?;
+    let mut child = server.command(root).spawn().context("could not start wrangler")?;
     let url = format!("http://127.0.0.1:{PORT}/");
     while !health_ok(PORT) {
         if let Some(status) = child.try_wait()? {
@@ -49,10 +41,7 @@ pub fn run(root: &Path) -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     println!("\n    Switchboard is running: {url}");
-    println!(
-        "    API: {url}v1/ · ready {:.0}s after start · Ctrl-C stops\n",
-        started.elapsed().as_secs_f64()
-    );
+    println!("    API: {url}v1/ · ready {:.0}s after start · Ctrl-C stops\n", started.elapsed().as_secs_f64());
     let status = child.wait()?;
     if !status.success() {
         bail!("wrangler dev exited with {status}");
@@ -80,10 +69,7 @@ fn health_ok(port: u16) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
+    if stream.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").is_err() {
         return false;
     }
     let mut response = String::new();

@@ -11,16 +11,7 @@ use switchboard_dialog::nlu::{IntentClassifier, TrainingOptions};
 pub fn run(args: &[String]) -> Result<()> {
     crate::step::exec(
         std::process::Command::new("cargo")
-            .args([
-                "run",
-                "--quiet",
-                "--profile",
-                "eval",
-                "--package",
-                "xtask",
-                "--",
-                "eval-in-process",
-            ])
+            .args(["run", "--quiet", "--profile", "eval", "--package", "xtask", "--", "eval-in-process"])
             .args(args),
     )
 }
@@ -29,16 +20,9 @@ pub fn run(args: &[String]) -> Result<()> {
 pub fn measure(root: &Path, args: &[String]) -> Result<()> {
     let data = match args.iter().position(|a| a == "--data") {
         Some(i) => PathBuf::from(args.get(i + 1).context("--data needs a folder")?),
-        None => root
-            .parent()
-            .context("project has a parent folder")?
-            .join("shared/data"),
+        None => root.parent().context("project has a parent folder")?.join("shared/data"),
     };
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-    };
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
     let mut options = TrainingOptions::default();
     if let Some(v) = flag("--epochs") {
         options.epochs = v.parse()?;
@@ -85,16 +69,11 @@ impl Labels {
 }
 
 fn clinc150(path: &Path, options: &TrainingOptions) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let data: Clinc = serde_json::from_str(&text)?;
     let mut labels = Labels(Vec::new());
-    let train: Vec<(usize, &str)> = data
-        .train
-        .iter()
-        .chain(&data.oos_train)
-        .map(|(t, l)| (labels.id(l), t.as_str()))
-        .collect();
+    let train: Vec<(usize, &str)> =
+        data.train.iter().chain(&data.oos_train).map(|(t, l)| (labels.id(l), t.as_str())).collect();
     let oos = labels.id("oos");
     let started = Instant::now();
     let model = IntentClassifier::train_with(train.iter().copied(), options);
@@ -105,20 +84,11 @@ fn clinc150(path: &Path, options: &TrainingOptions) -> Result<()> {
         Some(c) if c.confidence >= threshold && c.intent != oos => c.intent,
         _ => oos,
     };
-    let score = |split: &[(String, String)],
-                 oos_split: &[(String, String)],
-                 threshold: f32,
-                 labels: &mut Labels| {
-        let in_scope = split
-            .iter()
-            .filter(|(t, l)| predict(t, threshold) == labels.id(l))
-            .count() as f64
-            / split.len() as f64;
-        let recall = oos_split
-            .iter()
-            .filter(|(t, _)| predict(t, threshold) == oos)
-            .count() as f64
-            / oos_split.len() as f64;
+    let score = |split: &[(String, String)], oos_split: &[(String, String)], threshold: f32, labels: &mut Labels| {
+        let in_scope =
+            split.iter().filter(|(t, l)| predict(t, threshold) == labels.id(l)).count() as f64 / split.len() as f64;
+        let recall =
+            oos_split.iter().filter(|(t, _)| predict(t, threshold) == oos).count() as f64 / oos_split.len() as f64;
         (in_scope, recall)
     };
     let mut best = (0.0f32, f64::MIN);
@@ -144,27 +114,16 @@ fn clinc150(path: &Path, options: &TrainingOptions) -> Result<()> {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
-    println!(
-        "CLINC150 (full, oos-train: 150 intents + oos class, {} training phrases)",
-        train.len()
-    );
+    println!("CLINC150 (full, oos-train: 150 intents + oos class, {} training phrases)", train.len());
     println!(
         "  in-scope accuracy      {:5.1} %   (threshold {:.2} chosen on val; without threshold {:.1} %)",
         acc * 100.0,
         best.0,
         acc0 * 100.0
     );
-    println!(
-        "  out-of-scope recall    {:5.1} %   (without threshold {:.1} %)",
-        recall * 100.0,
-        recall0 * 100.0
-    );
-    println!(
-        "  reference (in-scope / oos recall): BERT 96.9 / 40.3, MLP 93.5 / 47.4, Rasa 91.5 / 45.3,"
-    );
-    println!(
-        "    Dialogflow 91.7 / 14.0, SVM 91.0 / 14.5; sklearn TF-IDF+LinearSVC here 92.7 / 17.5"
-    );
+    println!("  out-of-scope recall    {:5.1} %   (without threshold {:.1} %)", recall * 100.0, recall0 * 100.0);
+    println!("  reference (in-scope / oos recall): BERT 96.9 / 40.3, MLP 93.5 / 47.4, Rasa 91.5 / 45.3,");
+    println!("    Dialogflow 91.7 / 14.0, SVM 91.0 / 14.5; sklearn TF-IDF+LinearSVC here 92.7 / 17.5");
     println!("  training time          {:5.1} s", training.as_secs_f64());
     println!(
         "  classify, one at a time: median {:.1} µs, p99 {:.1} µs (native, {} utterances)",
@@ -172,11 +131,7 @@ fn clinc150(path: &Path, options: &TrainingOptions) -> Result<()> {
         latencies[latencies.len() * 99 / 100],
         latencies.len()
     );
-    println!(
-        "  model: {} features, {} weights after pruning\n",
-        model.feature_count(),
-        model.weight_count()
-    );
+    println!("  model: {} features, {} weights after pruning\n", model.feature_count(), model.weight_count());
     Ok(())
 }
 
@@ -192,11 +147,8 @@ fn snips(dir: &Path, options: &TrainingOptions) -> Result<()> {
     let mut labels = Labels(Vec::new());
     let train_text = read_lines(&dir.join("train/seq.in"))?;
     let train_label = read_lines(&dir.join("train/label"))?;
-    let train: Vec<(usize, &str)> = train_text
-        .iter()
-        .zip(&train_label)
-        .map(|(t, l)| (labels.id(l), t.as_str()))
-        .collect();
+    let train: Vec<(usize, &str)> =
+        train_text.iter().zip(&train_label).map(|(t, l)| (labels.id(l), t.as_str())).collect();
     let started = Instant::now();
     let model = IntentClassifier::train_with(train.iter().copied(), options);
     let training = started.elapsed();
@@ -212,9 +164,6 @@ fn snips(dir: &Path, options: &TrainingOptions) -> Result<()> {
         "  intent accuracy        {:5.1} %   (JointBERT 99.1; sklearn TF-IDF+LinearSVC here 97.9)",
         correct as f64 * 100.0 / test_text.len() as f64
     );
-    println!(
-        "  training time          {:5.1} s\n",
-        training.as_secs_f64()
-    );
+    println!("  training time          {:5.1} s\n", training.as_secs_f64());
     Ok(())
 }

@@ -33,10 +33,7 @@ fn main() -> Result<()> {
         Some("size") => size::run(&root),
         Some("eval") => eval::run(&args[1..]),
         Some("eval-in-process") => eval::measure(&root, &args[1..]),
-        _ => bail!(
-            "usage: cargo xtask <dev | test | build | size | eval>\n\n{}",
-            HELP
-        ),
+        _ => bail!("usage: cargo xtask <dev | test | build | size | eval>\n\n{}", HELP),
     }
 }
 
@@ -49,8 +46,5 @@ const HELP: &str = "\
 
 /// The workspace root (the parent of this crate).
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }

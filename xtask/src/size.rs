@@ -14,15 +14,9 @@ const VISITOR_FILES: &[&str] = &[
 const WORKER_FILES: &[&str] = &["edge/build/index.js", "edge/build/index_bg.wasm"];
 
 pub fn run(root: &Path) -> Result<()> {
-    for (title, files) in [
-        ("widget (first open)", VISITOR_FILES),
-        ("worker bundle", WORKER_FILES),
-    ] {
+    for (title, files) in [("widget (first open)", VISITOR_FILES), ("worker bundle", WORKER_FILES)] {
         println!("{title}:");
-        println!(
-            "  {:<44} {:>10} {:>10} {:>10}",
-            "file", "raw", "gzip -9", "brotli"
-        );
+        println!("  {:<44} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli");
         let mut total = [0usize; 3];
         for file in files {
             let path = root.join(file);
@@ -30,23 +24,12 @@ pub fn run(root: &Path) -> Result<()> {
                 bail!("{file} is missing: run `cargo xtask build` first");
             };
             let sizes = [bytes.len(), gzip(&bytes)?, brotli(&bytes)?];
-            println!(
-                "  {file:<44} {:>10} {:>10} {:>10}",
-                kb(sizes[0]),
-                kb(sizes[1]),
-                kb(sizes[2])
-            );
+            println!("  {file:<44} {:>10} {:>10} {:>10}", kb(sizes[0]), kb(sizes[1]), kb(sizes[2]));
             for (t, s) in total.iter_mut().zip(sizes) {
                 *t += s;
             }
         }
-        println!(
-            "  {:<44} {:>10} {:>10} {:>10}\n",
-            "total",
-            kb(total[0]),
-            kb(total[1]),
-            kb(total[2])
-        );
+        println!("  {:<44} {:>10} {:>10} {:>10}\n", "total", kb(total[0]), kb(total[1]), kb(total[2]));
     }
     Ok(())
 }
@@ -63,11 +46,7 @@ fn gzip(bytes: &[u8]) -> Result<usize> {
 
 fn brotli(bytes: &[u8]) -> Result<usize> {
     let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
     Ok(out.len())
 }

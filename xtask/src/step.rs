@@ -16,9 +16,7 @@ pub fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Runs a command to completion, echoing it; fails on a non-zero exit.
 pub fn exec(cmd: &mut Command) -> Result<()> {
     println!("    $ {}", show(cmd));
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start {}", show(cmd)))?;
+    let status = cmd.status().with_context(|| format!("could not start {}", show(cmd)))?;
     if !status.success() {
         bail!("{} failed with {status}", show(cmd));
     }
@@ -28,9 +26,7 @@ pub fn exec(cmd: &mut Command) -> Result<()> {
 /// Runs a command and returns its stdout, or `None` when it cannot start or fails.
 pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn show(cmd: &Command) -> String {

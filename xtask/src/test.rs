@@ -9,9 +9,7 @@ use std::process::Command;
 pub fn run(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
     step("checking Chromium and ChromeDriver", ensure_chromium)?;
-    step("rustfmt --check", || {
-        exec(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))
-    })?;
+    step("rustfmt --check", || exec(Command::new("cargo").args(["fmt", "--all", "--", "--check"])))?;
     step("clippy, native (warnings denied)", || {
         exec(Command::new("cargo").args([
             "clippy",
@@ -51,31 +49,18 @@ pub fn run(root: &Path) -> Result<()> {
             "switchboard-e2e",
         ]))
     })?;
-    step(
-        "widget tests in headless Chromium (wasm-bindgen-test)",
-        || {
-            exec(
-                Command::new("cargo")
-                    .args([
-                        "test",
-                        "--package",
-                        "switchboard-widget",
-                        "--target",
-                        "wasm32-unknown-unknown",
-                    ])
-                    .env(
-                        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                        &tools.wasm_bindgen_test_runner,
-                    )
-                    .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
-            )
-        },
-    )?;
+    step("widget tests in headless Chromium (wasm-bindgen-test)", || {
+        exec(
+            Command::new("cargo")
+                .args(["test", "--package", "switchboard-widget", "--target", "wasm32-unknown-unknown"])
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &tools.wasm_bindgen_test_runner)
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+        )
+    })?;
     build::all(root, &tools)?;
-    step(
-        "end-to-end tests (wrangler dev + headless Chromium)",
-        || exec(Command::new("cargo").args(["test", "--package", "switchboard-e2e"])),
-    )?;
+    step("end-to-end tests (wrangler dev + headless Chromium)", || {
+        exec(Command::new("cargo").args(["test", "--package", "switchboard-e2e"]))
+    })?;
     println!("\nAll checks passed.");
     Ok(())
 }
@@ -88,12 +73,7 @@ fn ensure_chromium() -> Result<()> {
     let root_user = output(Command::new("id").arg("-u")).as_deref() == Some("0");
     if root_user && have("/usr/bin/apt-get") {
         exec(Command::new("apt-get").arg("update"))?;
-        return exec(Command::new("apt-get").args([
-            "install",
-            "-y",
-            "chromium",
-            "chromium-driver",
-        ]));
+        return exec(Command::new("apt-get").args(["install", "-y", "chromium", "chromium-driver"]));
     }
     bail!(
         "the browser tests need Chromium and ChromeDriver at /usr/bin/chromium and /usr/bin/chromedriver; \

@@ -29,54 +29,31 @@ pub fn ensure(root: &Path) -> Result<Tools> {
     step("checking the wasm32-unknown-unknown target", || {
         let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
             .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
-        if !installed
-            .lines()
-            .any(|l| l.trim() == "wasm32-unknown-unknown")
-        {
+        if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
             exec(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
         }
         Ok(())
     })?;
     let bin = root.join(".tools/bin");
     let wasm_bindgen = bin.join("wasm-bindgen");
-    step(
-        &format!("checking wasm-bindgen-cli {WASM_BINDGEN_VERSION} in .tools/"),
-        || {
-            if output(Command::new(&wasm_bindgen).arg("--version")).as_deref()
-                != Some(&format!("wasm-bindgen {WASM_BINDGEN_VERSION}"))
-            {
-                // Not --locked: its lockfile wants a webpki-roots release the registry lacks.
-                cargo_install(
-                    root,
-                    &["wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION],
-                )?;
-            }
-            Ok(())
-        },
-    )?;
+    step(&format!("checking wasm-bindgen-cli {WASM_BINDGEN_VERSION} in .tools/"), || {
+        if output(Command::new(&wasm_bindgen).arg("--version")).as_deref()
+            != Some(&format!("wasm-bindgen {WASM_BINDGEN_VERSION}"))
+        {
+            // Not --locked: its lockfile wants a webpki-roots release the registry lacks.
+            cargo_install(root, &["wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION])?;
+        }
+        Ok(())
+    })?;
     let worker_build = bin.join("worker-build");
-    step(
-        &format!("checking worker-build {WORKER_BUILD_VERSION} in .tools/"),
-        || {
-            let version = output(Command::new(&worker_build).arg("--version")).unwrap_or_default();
-            if !version.contains(WORKER_BUILD_VERSION) {
-                cargo_install(
-                    root,
-                    &[
-                        "worker-build",
-                        "--version",
-                        WORKER_BUILD_VERSION,
-                        "--locked",
-                    ],
-                )?;
-            }
-            Ok(())
-        },
-    )?;
-    step(
-        "checking node_modules (wrangler, binaryen) against package-lock.json",
-        || npm_ci(root),
-    )?;
+    step(&format!("checking worker-build {WORKER_BUILD_VERSION} in .tools/"), || {
+        let version = output(Command::new(&worker_build).arg("--version")).unwrap_or_default();
+        if !version.contains(WORKER_BUILD_VERSION) {
+            cargo_install(root, &["worker-build", "--version", WORKER_BUILD_VERSION, "--locked"])?;
+        }
+        Ok(())
+    })?;
+    step("checking node_modules (wrangler, binaryen) against package-lock.json", || npm_ci(root))?;
     let node_bin = root.join("node_modules/.bin");
     Ok(Tools {
         wasm_bindgen_test_runner: bin.join("wasm-bindgen-test-runner"),
@@ -88,48 +65,30 @@ pub fn ensure(root: &Path) -> Result<Tools> {
 }
 
 fn cargo_install(root: &Path, args: &[&str]) -> Result<()> {
-    exec(
-        Command::new("cargo")
-            .arg("install")
-            .args(args)
-            .arg("--root")
-            .arg(root.join(".tools")),
-    )
+    exec(Command::new("cargo").arg("install").args(args).arg("--root").arg(root.join(".tools")))
 }
 
 fn check_node() -> Result<()> {
-    let version = output(Command::new("node").arg("--version")).with_context(|| {
-        format!("Node.js not found: install Node.js {MIN_NODE_MAJOR} or newer (with npm)")
-    })?;
-    let major: u32 = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
+    let version = output(Command::new("node").arg("--version"))
+        .with_context(|| format!("Node.js not found: install Node.js {MIN_NODE_MAJOR} or newer (with npm)"))?;
+    let major: u32 = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
     if major < MIN_NODE_MAJOR {
         bail!("Node.js {version} is too old: install Node.js {MIN_NODE_MAJOR} or newer");
     }
-    output(Command::new("npm").arg("--version"))
-        .context("npm not found: install npm with Node.js")?;
+    output(Command::new("npm").arg("--version")).context("npm not found: install npm with Node.js")?;
     Ok(())
 }
 
 /// `npm ci` when node_modules is missing or was installed from another lockfile.
 fn npm_ci(root: &Path) -> Result<()> {
-    let lock =
-        std::fs::read(root.join("package-lock.json")).context("package-lock.json is missing")?;
+    let lock = std::fs::read(root.join("package-lock.json")).context("package-lock.json is missing")?;
     let stamp_path = root.join("node_modules/.switchboard-lock");
     if std::fs::read(&stamp_path).ok().as_deref() == Some(lock.as_slice())
         && root.join("node_modules/.bin/wrangler").exists()
     {
         return Ok(());
     }
-    exec(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(root),
-    )?;
+    exec(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root))?;
     std::fs::write(&stamp_path, lock)?;
     Ok(())
 }
@@ -140,17 +99,11 @@ fn check_lockfile_pin(root: &Path) -> Result<()> {
     let pinned = lock
         .split("[[package]]")
         .find(|p| p.contains("name = \"wasm-bindgen\"\n"))
-        .and_then(|p| {
-            p.lines().find_map(|l| {
-                l.strip_prefix("version = \"")?
-                    .strip_suffix('"')
-                    .map(str::to_owned)
-            })
-        });
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")?.strip_suffix('"').map(str::to_owned)));
     match pinned {
         Some(v) if v == WASM_BINDGEN_VERSION => Ok(()),
-        other => bail!(
-            "Cargo.lock has wasm-bindgen {other:?} but xtask installs {WASM_BINDGEN_VERSION}: update tools.rs"
-        ),
+        other => {
+            bail!("Cargo.lock has wasm-bindgen {other:?} but xtask installs {WASM_BINDGEN_VERSION}: update tools.rs")
+        }
     }
 }

@@ -41,11 +41,7 @@ fn run(args: Vec<String>) -> Result<bool> {
         }
         Some("test-conversations") => {
             let dir = PathBuf::from(args.get(1).context(USAGE)?);
-            let agent_path = args
-                .iter()
-                .position(|a| a == "--agent")
-                .and_then(|i| args.get(i + 1))
-                .context(USAGE)?;
+            let agent_path = args.iter().position(|a| a == "--agent").and_then(|i| args.get(i + 1)).context(USAGE)?;
             let agent = load(Path::new(agent_path))?;
             test_conversations(&agent, &dir)
         }
@@ -55,8 +51,7 @@ fn run(args: Vec<String>) -> Result<bool> {
 
 /// Reads and validates an agent, naming the file in errors.
 fn load(path: &Path) -> Result<Agent> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Agent::from_json(&text).with_context(|| format!("{}: invalid agent", path.display()))
 }
 

@@ -43,12 +43,7 @@ fn webhook_request(turn: &Turn) -> &WebhookRequest {
 fn reply(text: &str) -> WebhookOutcome {
     WebhookOutcome::Replied(WebhookResponse {
         fulfillment_response: Some(FulfillmentResponse {
-            messages: vec![ResponseMessage {
-                text: Some(TextMessage {
-                    text: vec![text.into()],
-                }),
-                payload: None,
-            }],
+            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text.into()] }), payload: None }],
             merge_behavior: MergeBehavior::Append,
         }),
         ..WebhookResponse::default()
@@ -79,11 +74,7 @@ fn prompts_for_the_mandatory_parameter_then_calls_the_webhook() {
     assert_eq!(info.display_name, "CheckOrderStatus");
     assert_eq!(info.parameters["order-number"].original_value, "123456");
 
-    let done = resume(
-        &agent,
-        &second.state,
-        reply("Your order 123456 is out for delivery."),
-    );
+    let done = resume(&agent, &second.state, reply("Your order 123456 is out for delivery."));
     assert_eq!(texts(&done), ["Your order 123456 is out for delivery."]);
     assert_eq!(done.state.active, None);
     assert_eq!(done.state.parameters["order-number"], 123456);
@@ -93,10 +84,7 @@ fn prompts_for_the_mandatory_parameter_then_calls_the_webhook() {
 fn fills_the_parameter_from_the_first_utterance() {
     let agent = agent();
     let turn = say(&agent, &DialogState::default(), "Where is order 123456?");
-    assert_eq!(
-        webhook_request(&turn).session_info.parameters["order-number"],
-        123456
-    );
+    assert_eq!(webhook_request(&turn).session_info.parameters["order-number"], 123456);
 }
 
 #[test]
@@ -106,16 +94,9 @@ fn reprompts_with_the_next_prompt_when_the_answer_has_no_number() {
     let again = say(&agent, &first.state, "I don't know it");
     assert_eq!(texts(&again), ["Please type the number, e.g. 123456."]);
     let still = say(&agent, &again.state, "no idea");
-    assert_eq!(
-        texts(&still),
-        ["Please type the number, e.g. 123456."],
-        "the last prompt repeats"
-    );
+    assert_eq!(texts(&still), ["Please type the number, e.g. 123456."], "the last prompt repeats");
     let filled = say(&agent, &still.state, "oh wait, it's 42");
-    assert_eq!(
-        webhook_request(&filled).session_info.parameters["order-number"],
-        42
-    );
+    assert_eq!(webhook_request(&filled).session_info.parameters["order-number"], 42);
 }
 
 #[test]
@@ -159,14 +140,8 @@ fn webhook_parameter_updates_apply_and_null_deletes() {
     parameters.insert("order-number".into(), Value::Null);
     parameters.insert("carrier".into(), "DHL".into());
     let response = WebhookResponse {
-        session_info: Some(SessionInfo {
-            session: String::new(),
-            parameters,
-        }),
-        fulfillment_response: Some(FulfillmentResponse {
-            messages: vec![],
-            merge_behavior: MergeBehavior::Replace,
-        }),
+        session_info: Some(SessionInfo { session: String::new(), parameters }),
+        fulfillment_response: Some(FulfillmentResponse { messages: vec![], merge_behavior: MergeBehavior::Replace }),
         ..WebhookResponse::default()
     };
     let done = resume(&agent, &turn.state, WebhookOutcome::Replied(response));
@@ -204,10 +179,7 @@ fn render_substitutes_known_parameters_only() {
     let mut p = Map::new();
     p.insert("n".into(), 5.into());
     p.insert("who".into(), "Ann".into());
-    assert_eq!(
-        render("$who has $n items, $unknown and $ alone", &p),
-        "Ann has 5 items, $unknown and $ alone"
-    );
+    assert_eq!(render("$who has $n items, $unknown and $ alone", &p), "Ann has 5 items, $unknown and $ alone");
 }
 
 #[test]
@@ -217,18 +189,67 @@ fn the_demo_agent_file_is_valid_and_understands_the_seed_phrases() {
         "Where is my order?",
         "Track order",
         "Order status",
-        "Where is my parcel?",
+        "where's my parcel",
         "track my packge",
+        "when will it arrive",
     ] {
         let turn = say(&agent, &DialogState::default(), phrase);
-        assert_eq!(
-            turn.matched.as_ref().map(|m| m.intent.as_str()),
-            Some("CheckOrderStatus"),
-            "{phrase}"
-        );
+        assert_eq!(turn.matched.as_ref().map(|m| m.intent.as_str()), Some("CheckOrderStatus"), "{phrase}");
     }
-    for phrase in ["What's the weather in Paris?", "asdfgh", "I like turtles"] {
+    for phrase in [
+        "What's the weather in Paris?",
+        "asdfgh",
+        "I like turtles",
+        "what is the meaning of life",
+        "where is the nearest store",
+    ] {
         let turn = say(&agent, &DialogState::default(), phrase);
         assert_eq!(turn.matched, None, "{phrase}");
     }
+}
+
+fn agent_with_handoff() -> Agent {
+    Agent::from_json(
+        r#"{
+  "name": "shop",
+  "fallback": ["Sorry?"],
+  "webhook_error": ["Down."],
+  "handoff": { "messages": ["Connecting you to a person."], "after_no_match": 2 },
+  "intents": [
+    { "name": "Human", "training_phrases": ["talk to a human", "real person"], "handoff": true },
+    { "name": "Greeting", "training_phrases": ["hello", "hi there"], "responses": ["Hello!"] }
+  ]
+}"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn asking_for_a_person_hands_off() {
+    let agent = agent_with_handoff();
+    let turn = say(&agent, &DialogState::default(), "I want to talk to a human");
+    assert_eq!(texts(&turn), ["Connecting you to a person."]);
+    assert_eq!(turn.effects, [Effect::Handoff { reason: HandoffReason::Requested { intent: "Human".into() } }]);
+}
+
+#[test]
+fn repeated_no_match_escalates_and_resets_the_counter() {
+    let agent = agent_with_handoff();
+    let one = say(&agent, &DialogState::default(), "blorp");
+    assert_eq!(texts(&one), ["Sorry?"]);
+    assert!(one.effects.is_empty());
+    let two = say(&agent, &one.state, "zzzt");
+    assert_eq!(texts(&two), ["Connecting you to a person."]);
+    assert_eq!(two.effects, [Effect::Handoff { reason: HandoffReason::RepeatedNoMatch { count: 2 } }]);
+    assert_eq!(two.state.no_match_count, 0);
+}
+
+#[test]
+fn a_handoff_intent_needs_the_handoff_section() {
+    let err = Agent::from_json(
+        r#"{"name": "x", "fallback": ["?"], "webhook_error": ["!"],
+            "intents": [{"name": "Human", "training_phrases": ["human"], "handoff": true}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "intents[0].handoff: intent 'Human' hands off, but the agent has no 'handoff' section");
 }

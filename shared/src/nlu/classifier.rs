@@ -5,9 +5,11 @@
 //! (feature → few (intent, weight) pairs) that classifies an utterance in microseconds, in the
 //! worker and in the browser alike. Features come from [`super::text::features`].
 //!
-//! The confidence is the softmax probability scaled by how much of the utterance the model
-//! knows (the share of its TF-IDF weight on features seen in training), so text made of unseen
-//! words cannot borrow a high probability from a few shared function words.
+//! The confidence is the softmax probability scaled by the square of how much of the utterance
+//! the model knows (the share of its TF-IDF weight on features seen in training), so text made
+//! mostly of unseen words ("what is the meaning of life" to a shop agent) cannot borrow a high
+//! probability from a few shared function words. Squared rather than linear: measured on the
+//! demo agent's out-of-scope phrases, at no cost on CLINC150.
 
 use super::text::features;
 use std::collections::HashMap;
@@ -31,14 +33,7 @@ pub struct TrainingOptions {
 
 impl Default for TrainingOptions {
     fn default() -> Self {
-        Self {
-            epochs: 30,
-            learning_rate: 3.0,
-            l2: 1e-5,
-            min_count: 1,
-            prune_below: 0.1,
-            seed: 0x5eed,
-        }
+        Self { epochs: 30, learning_rate: 3.0, l2: 1e-5, min_count: 1, prune_below: 0.1, seed: 0x5eed }
     }
 }
 
@@ -47,7 +42,7 @@ impl Default for TrainingOptions {
 pub struct Classification {
     /// Index of the best intent.
     pub intent: usize,
-    /// Probability of that intent, scaled by the known share of the utterance; in `[0, 1]`.
+    /// Probability of that intent times the squared known share of the utterance; in `[0, 1]`.
     pub confidence: f32,
 }
 
@@ -79,14 +74,8 @@ impl IntentClassifier {
     }
 
     /// Trains on `(intent index, phrase)` pairs.
-    pub fn train_with<'a>(
-        examples: impl IntoIterator<Item = (usize, &'a str)>,
-        options: &TrainingOptions,
-    ) -> Self {
-        let raw: Vec<(usize, Vec<(u64, f32)>)> = examples
-            .into_iter()
-            .map(|(c, t)| (c, features(t)))
-            .collect();
+    pub fn train_with<'a>(examples: impl IntoIterator<Item = (usize, &'a str)>, options: &TrainingOptions) -> Self {
+        let raw: Vec<(usize, Vec<(u64, f32)>)> = examples.into_iter().map(|(c, t)| (c, features(t))).collect();
         let classes = raw.iter().map(|(c, _)| c + 1).max().unwrap_or(0);
         assert!(classes <= usize::from(u16::MAX), "at most 65,535 intents");
 
@@ -96,30 +85,18 @@ impl IntentClassifier {
                 *df.entry(*h).or_default() += 1;
             }
         }
-        let mut kept: Vec<(u64, u32)> = df
-            .into_iter()
-            .filter(|(_, n)| *n >= options.min_count)
-            .collect();
+        let mut kept: Vec<(u64, u32)> = df.into_iter().filter(|(_, n)| *n >= options.min_count).collect();
         kept.sort_unstable();
         let n = raw.len().max(1) as f32;
         let mut model = IntentClassifier {
             classes,
-            rows: kept
-                .iter()
-                .enumerate()
-                .map(|(r, (h, _))| (*h, r as u32))
-                .collect(),
-            idf: kept
-                .iter()
-                .map(|(_, d)| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0)
-                .collect(),
+            rows: kept.iter().enumerate().map(|(r, (h, _))| (*h, r as u32)).collect(),
+            idf: kept.iter().map(|(_, d)| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0).collect(),
             ..Default::default()
         };
         model.unseen_idf = model.idf.iter().copied().fold(1.0, f32::max);
-        let data: Vec<(usize, Vec<(u32, f32)>)> = raw
-            .iter()
-            .map(|(c, f)| (*c, model.vectorise_features(f).entries))
-            .collect();
+        let data: Vec<(usize, Vec<(u32, f32)>)> =
+            raw.iter().map(|(c, f)| (*c, model.vectorise_features(f).entries)).collect();
 
         let width = classes;
         let mut w = vec![0f32; model.idf.len() * width];
@@ -142,9 +119,7 @@ impl IntentClassifier {
                 let decay = 1.0 - lr * options.l2;
                 for &(r, v) in x {
                     let row = &mut w[r as usize * width..][..width];
-                    row.iter_mut()
-                        .zip(&scores)
-                        .for_each(|(wc, g)| *wc = *wc * decay - lr * v * g);
+                    row.iter_mut().zip(&scores).for_each(|(wc, g)| *wc = *wc * decay - lr * v * g);
                 }
                 bias.iter_mut().zip(&scores).for_each(|(b, g)| *b -= lr * g);
             }
@@ -154,10 +129,7 @@ impl IntentClassifier {
         for r in 0..model.idf.len() {
             let row = &w[r * width..][..width];
             model.weights.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|(_, x)| x.abs() >= options.prune_below)
-                    .map(|(c, x)| (c as u16, *x)),
+                row.iter().enumerate().filter(|(_, x)| x.abs() >= options.prune_below).map(|(c, x)| (c as u16, *x)),
             );
             model.row_start.push(model.weights.len() as u32);
         }
@@ -171,10 +143,7 @@ impl IntentClassifier {
         let mut entries = Vec::with_capacity(feats.len());
         for (h, tf) in feats {
             // Unseen features weigh like the rarest seen ones.
-            let idf = self
-                .rows
-                .get(h)
-                .map_or(self.unseen_idf, |&r| self.idf[r as usize]);
+            let idf = self.rows.get(h).map_or(self.unseen_idf, |&r| self.idf[r as usize]);
             let value = tf * idf;
             total += value * value;
             if let Some(&r) = self.rows.get(h) {
@@ -186,14 +155,7 @@ impl IntentClassifier {
         if norm > 0.0 {
             entries.iter_mut().for_each(|(_, v)| *v /= norm);
         }
-        Vectorised {
-            entries,
-            known: if total > 0.0 {
-                (known / total).sqrt()
-            } else {
-                0.0
-            },
-        }
+        Vectorised { entries, known: if total > 0.0 { (known / total).sqrt() } else { 0.0 } }
     }
 
     /// Probabilities of every intent for `text` (softmax), and the known share of the text.
@@ -202,8 +164,7 @@ impl IntentClassifier {
         let mut scores = self.bias.clone();
         for (r, v) in &x.entries {
             let r = *r as usize;
-            for (c, w) in &self.weights[self.row_start[r] as usize..self.row_start[r + 1] as usize]
-            {
+            for (c, w) in &self.weights[self.row_start[r] as usize..self.row_start[r + 1] as usize] {
                 scores[usize::from(*c)] += v * w;
             }
         }
@@ -217,14 +178,8 @@ impl IntentClassifier {
         if known == 0.0 {
             return None;
         }
-        let (intent, p) = probabilities
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))?;
-        Some(Classification {
-            intent,
-            confidence: p * known,
-        })
+        let (intent, p) = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        Some(Classification { intent, confidence: p * known * known })
     }
 
     /// Number of intents.
@@ -308,9 +263,7 @@ mod tests {
     fn unknown_words_lower_the_confidence() {
         let c = classifier();
         let known = c.classify("track order").unwrap().confidence;
-        let unrelated = c
-            .classify("what's the weather like in paris")
-            .map_or(0.0, |c| c.confidence);
+        let unrelated = c.classify("what's the weather like in paris").map_or(0.0, |c| c.confidence);
         assert!(known > 0.6, "{known}");
         assert!(unrelated < 0.3, "{unrelated}");
         assert_eq!(c.classify("   ?!"), None);

@@ -13,13 +13,7 @@ pub const NUM_TOKEN: &str = "<num>";
 pub fn tokens(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.chars().all(|c| c.is_ascii_digit()) {
-                NUM_TOKEN.to_owned()
-            } else {
-                w.to_lowercase()
-            }
-        })
+        .map(|w| if w.chars().all(|c| c.is_ascii_digit()) { NUM_TOKEN.to_owned() } else { w.to_lowercase() })
         .collect()
 }
 
@@ -27,9 +21,7 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 fn fnv(seed: u64, bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME))
+    bytes.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME))
 }
 
 /// Hash of one feature: a kind tag (words, bigrams and character n-grams never collide by
@@ -60,10 +52,7 @@ pub fn features(text: &str) -> Vec<(u64, f32)> {
         if w == NUM_TOKEN {
             continue;
         }
-        let padded: Vec<char> = std::iter::once('<')
-            .chain(w.chars())
-            .chain(std::iter::once('>'))
-            .collect();
+        let padded: Vec<char> = std::iter::once('<').chain(w.chars()).chain(std::iter::once('>')).collect();
         let mut buf = String::new();
         for n in CHAR_MIN..=CHAR_MAX {
             for gram in padded.windows(n) {
@@ -97,10 +86,7 @@ mod tests {
 
     #[test]
     fn tokens_lowercase_and_collapse_digits() {
-        assert_eq!(
-            tokens("Where's ORDER #123456?"),
-            vec!["where", "s", "order", "<num>"]
-        );
+        assert_eq!(tokens("Where's ORDER #123456?"), vec!["where", "s", "order", "<num>"]);
         assert_eq!(tokens("Größe"), vec!["größe"]);
     }
 
