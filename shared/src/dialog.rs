@@ -96,7 +96,7 @@ pub enum Effect {
         /// Name of the webhook in [`Agent::webhooks`].
         webhook: String,
         /// The CX request; the host fills `sessionInfo.session` and `detectIntentResponseId`.
-        request: WebhookRequest,
+        request: Box<WebhookRequest>,
     },
     /// Hand the conversation to a human agent.
     Handoff {
@@ -317,7 +317,7 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
                     .collect(),
                 ..WebhookRequest::default()
             };
-            turn.effects.push(Effect::CallWebhook { webhook: fulfillment.webhook.clone(), request });
+            turn.effects.push(Effect::CallWebhook { webhook: fulfillment.webhook.clone(), request: Box::new(request) });
         }
         None => {
             turn.state.parameters = parameters;

@@ -35,7 +35,7 @@ fn texts(turn: &Turn) -> Vec<&str> {
 
 fn webhook_request(turn: &Turn) -> &WebhookRequest {
     match turn.effects.as_slice() {
-        [Effect::CallWebhook { webhook, request }] if webhook == "orders" => request,
+        [Effect::CallWebhook { webhook, request }] if webhook == "orders" => request.as_ref(),
         other => panic!("expected one webhook call, got {other:?}"),
     }
 }
