@@ -198,6 +198,136 @@ impl IntentClassifier {
     }
 }
 
+/// Why a serialised model could not be read.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModelError {
+    /// Not a model file, or one of another format version.
+    #[error("not a Switchboard intent model (bad magic or version)")]
+    BadHeader,
+    /// The bytes end early or hold impossible values.
+    #[error("corrupt intent model: {0}")]
+    Corrupt(&'static str),
+}
+
+const MAGIC: &[u8; 4] = b"SBIC";
+const VERSION: u8 = 1;
+
+impl IntentClassifier {
+    /// A compact binary form: feature hashes, IDF as 16-bit fixed point, and the pruned weights
+    /// as (class, 8-bit weight) pairs with one scale for the model. Load with [`Self::from_bytes`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.idf.len() * 11 + self.weights.len() * 3);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&(self.classes as u16).to_le_bytes());
+        out.extend_from_slice(&(self.idf.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.unseen_idf.to_le_bytes());
+        for b in &self.bias {
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+        let scale = self.weights.iter().map(|(_, w)| w.abs()).fold(0.0, f32::max).max(f32::MIN_POSITIVE) / 127.0;
+        out.extend_from_slice(&scale.to_le_bytes());
+        let mut by_row: Vec<(u64, u32)> = self.rows.iter().map(|(h, r)| (*h, *r)).collect();
+        by_row.sort_unstable_by_key(|(_, r)| *r);
+        let wide = self.classes > 256;
+        for (hash, r) in by_row {
+            let r = r as usize;
+            out.extend_from_slice(&hash.to_le_bytes());
+            out.extend_from_slice(&((self.idf[r] * 4096.0).round().min(65535.0) as u16).to_le_bytes());
+            let entries = &self.weights[self.row_start[r] as usize..self.row_start[r + 1] as usize];
+            write_varint(&mut out, entries.len() as u32);
+            for (c, w) in entries {
+                if wide {
+                    out.extend_from_slice(&c.to_le_bytes());
+                } else {
+                    out.push(*c as u8);
+                }
+                out.push((w / scale).round().clamp(-127.0, 127.0) as i8 as u8);
+            }
+        }
+        out
+    }
+
+    /// Reads a model written by [`Self::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(4)? != MAGIC || r.u8()? != VERSION {
+            return Err(ModelError::BadHeader);
+        }
+        let classes = usize::from(r.u16()?);
+        let features = r.u32()? as usize;
+        let unseen_idf = r.f32()?;
+        let bias = (0..classes).map(|_| r.f32()).collect::<Result<Vec<_>, _>>()?;
+        let scale = r.f32()?;
+        let mut model = IntentClassifier { classes, unseen_idf, bias, ..Default::default() };
+        model.rows.reserve(features);
+        model.row_start.push(0);
+        for row in 0..features {
+            model.rows.insert(r.u64()?, row as u32);
+            model.idf.push(f32::from(r.u16()?) / 4096.0);
+            for _ in 0..r.varint()? {
+                let class = if classes > 256 { r.u16()? } else { u16::from(r.u8()?) };
+                if usize::from(class) >= classes {
+                    return Err(ModelError::Corrupt("class out of range"));
+                }
+                model.weights.push((class, f32::from(r.u8()? as i8) * scale));
+            }
+            model.row_start.push(model.weights.len() as u32);
+        }
+        if r.at != bytes.len() {
+            return Err(ModelError::Corrupt("trailing bytes"));
+        }
+        Ok(model)
+    }
+}
+
+fn write_varint(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        let slice = self.bytes.get(self.at..self.at + n).ok_or(ModelError::Corrupt("unexpected end"))?;
+        self.at += n;
+        Ok(slice)
+    }
+    fn u8(&mut self) -> Result<u8, ModelError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ModelError> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64, ModelError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn f32(&mut self) -> Result<f32, ModelError> {
+        Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn varint(&mut self) -> Result<u32, ModelError> {
+        let mut n = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.u8()?;
+            n |= u32::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(ModelError::Corrupt("varint too long"))
+    }
+}
+
 fn softmax(scores: &mut [f32]) {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
@@ -257,6 +387,22 @@ mod tests {
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         assert!(known > 0.9, "{known}");
         assert_eq!(classifier().probabilities("track my order").0, p);
+    }
+
+    #[test]
+    fn serialised_models_classify_alike_and_garbage_is_refused() {
+        let c = classifier();
+        let bytes = c.to_bytes();
+        let back = IntentClassifier::from_bytes(&bytes).unwrap();
+        for text in ["where is my order", "hi", "talk to a human", "zzz"] {
+            let (a, b) = (c.classify(text), back.classify(text));
+            assert_eq!(a.as_ref().map(|x| x.intent), b.as_ref().map(|x| x.intent), "{text}");
+            if let (Some(a), Some(b)) = (a, b) {
+                assert!((a.confidence - b.confidence).abs() < 0.02, "{text}: {a:?} vs {b:?}");
+            }
+        }
+        assert_eq!(IntentClassifier::from_bytes(b"nope").unwrap_err(), ModelError::BadHeader);
+        assert!(matches!(IntentClassifier::from_bytes(&bytes[..bytes.len() - 1]), Err(ModelError::Corrupt(_))));
     }
 
     #[test]

@@ -4,5 +4,5 @@
 pub mod classifier;
 pub mod text;
 
-pub use classifier::{Classification, IntentClassifier, TrainingOptions};
+pub use classifier::{Classification, IntentClassifier, ModelError, TrainingOptions};
 pub use text::tokens;
