@@ -196,12 +196,62 @@ pub struct Fulfillment {
 impl Agent {
     /// Parses and validates an agent file, and trains its classifier.
     pub fn from_json(text: &str) -> Result<Agent, AgentError> {
+        let mut agent = Self::parse(text)?;
+        agent.classifier = IntentClassifier::train(agent.training_examples()).with_fingerprint(agent.fingerprint());
+        Ok(agent)
+    }
+
+    /// Parses and validates an agent file and loads its classifier from a model written by
+    /// `switchboard train` (milliseconds instead of training at start-up).
+    pub fn from_json_with_model(text: &str, model: &[u8]) -> Result<Agent, AgentError> {
+        let mut agent = Self::parse(text)?;
+        let classifier = IntentClassifier::from_bytes(model)
+            .map_err(|e| AgentError::Invalid { field: "model".into(), message: e.to_string() })?;
+        if classifier.fingerprint() != agent.fingerprint() {
+            return Err(AgentError::Invalid {
+                field: "model".into(),
+                message: "the model was trained on other intents or phrases; run `switchboard train` again".into(),
+            });
+        }
+        agent.classifier = classifier;
+        Ok(agent)
+    }
+
+    fn parse(text: &str) -> Result<Agent, AgentError> {
         let raw: RawAgent = serde_json::from_str(text).map_err(|e| AgentError::Syntax {
             line: e.line(),
             column: e.column(),
             message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
         })?;
         Self::validate(raw)
+    }
+
+    /// `(intent index, phrase)` pairs the classifier learns from.
+    pub fn training_examples(&self) -> Vec<(usize, &str)> {
+        self.intents
+            .iter()
+            .enumerate()
+            .flat_map(|(i, intent)| intent.training_phrases.iter().map(move |p| (i, p.as_str())))
+            .collect()
+    }
+
+    /// Identifies the intents and phrases a model was trained on.
+    pub fn fingerprint(&self) -> u64 {
+        let mut text = String::new();
+        for intent in &self.intents {
+            text.push_str(&intent.name);
+            text.push('\u{1}');
+            for phrase in &intent.training_phrases {
+                text.push_str(phrase);
+                text.push('\u{2}');
+            }
+        }
+        crate::nlu::text::fnv64(text.as_bytes())
+    }
+
+    /// The trained intent classifier.
+    pub fn classifier(&self) -> &IntentClassifier {
+        &self.classifier
     }
 
     /// Looks an intent up by name.
@@ -301,12 +351,6 @@ impl Agent {
             .into_iter()
             .map(|(name, w)| (name, Webhook { url: w.url, timeout_ms: w.timeout_ms }))
             .collect();
-        let classifier = IntentClassifier::train(
-            intents
-                .iter()
-                .enumerate()
-                .flat_map(|(i, intent)| intent.training_phrases.iter().map(move |p| (i, p.as_str()))),
-        );
         Ok(Agent {
             name: raw.name,
             language: raw.language,
@@ -317,7 +361,7 @@ impl Agent {
             webhooks,
             handoff,
             intents,
-            classifier,
+            classifier: IntentClassifier::default(),
         })
     }
 }
@@ -332,6 +376,17 @@ mod tests {
   "webhook_error": ["!"],
   "intents": [ { "name": "Hi", "training_phrases": ["hello"], "responses": ["Hello!"] } ]
 }"#;
+
+    #[test]
+    fn loads_a_trained_model_and_refuses_a_stale_one() {
+        let agent = Agent::from_json(MINIMAL).unwrap();
+        let model = agent.classifier().to_bytes();
+        let loaded = Agent::from_json_with_model(MINIMAL, &model).unwrap();
+        assert_eq!(loaded.classifier().classify("hello").unwrap().intent, 0);
+        let changed = MINIMAL.replace("[\"hello\"]", "[\"hello\", \"hey\"]");
+        let err = Agent::from_json_with_model(&changed, &model).unwrap_err();
+        assert!(err.to_string().starts_with("model: the model was trained on other intents"), "{err}");
+    }
 
     #[test]
     fn accepts_a_minimal_agent() {

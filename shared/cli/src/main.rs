@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! switchboard validate <agent.json>
+//! switchboard train <agent.json> -o <model.bin>
+//! switchboard test <agent.json> [--folds 5] [--misclassified <out.json>]
 //! switchboard test-conversations <dir> --agent <agent.json>
 //! ```
 
@@ -13,7 +15,11 @@ use switchboard_edge::golden;
 
 const USAGE: &str = "usage:
   switchboard validate <agent.json>
+  switchboard train <agent.json> -o <model.bin>
+  switchboard test <agent.json> [--folds 5] [--misclassified <out.json>]
   switchboard test-conversations <dir> --agent <agent.json>";
+
+mod crossval;
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -39,14 +45,46 @@ fn run(args: Vec<String>) -> Result<bool> {
             );
             Ok(true)
         }
+        Some("train") => {
+            let path = args.get(1).context(USAGE)?;
+            let out = flag(&args, "-o").context(USAGE)?;
+            let started = std::time::Instant::now();
+            let agent = load(Path::new(path))?;
+            let bytes = agent.classifier().to_bytes();
+            std::fs::write(out, &bytes).with_context(|| format!("cannot write {out}"))?;
+            println!(
+                "{out}: {} intents, {} phrases, {:.1} KB, trained in {:.2} s",
+                agent.intents.len(),
+                agent.training_examples().len(),
+                bytes.len() as f64 / 1000.0,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(true)
+        }
+        Some("test") => {
+            let path = args.get(1).context(USAGE)?;
+            let folds = flag(&args, "--folds").map(|f| f.parse()).transpose().context("--folds takes a number")?;
+            let agent = load(Path::new(path))?;
+            let report = crossval::run(&agent, folds.unwrap_or(5))?;
+            print!("{}", report.summary());
+            if let Some(out) = flag(&args, "--misclassified") {
+                std::fs::write(out, report.misclassified_json()).with_context(|| format!("cannot write {out}"))?;
+                println!("misclassified examples written to {out}");
+            }
+            Ok(true)
+        }
         Some("test-conversations") => {
             let dir = PathBuf::from(args.get(1).context(USAGE)?);
-            let agent_path = args.iter().position(|a| a == "--agent").and_then(|i| args.get(i + 1)).context(USAGE)?;
+            let agent_path = flag(&args, "--agent").context(USAGE)?;
             let agent = load(Path::new(agent_path))?;
             test_conversations(&agent, &dir)
         }
         _ => bail!("{USAGE}"),
     }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1))
 }
 
 /// Reads and validates an agent, naming the file in errors.

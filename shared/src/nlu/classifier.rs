@@ -58,6 +58,8 @@ pub struct IntentClassifier {
     bias: Vec<f32>,
     /// The IDF of unseen features (that of the rarest seen ones).
     unseen_idf: f32,
+    /// Identifies the training data (see `Agent::fingerprint`); 0 when unset.
+    fingerprint: u64,
 }
 
 /// An utterance as the model sees it: known rows with L2-normalised TF-IDF values, and the
@@ -182,6 +184,17 @@ impl IntentClassifier {
         Some(Classification { intent, confidence: p * known * known })
     }
 
+    /// Tags the model with the fingerprint of its training data.
+    pub fn with_fingerprint(mut self, fingerprint: u64) -> Self {
+        self.fingerprint = fingerprint;
+        self
+    }
+
+    /// The fingerprint of the training data.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
     /// Number of intents.
     pub fn classes(&self) -> usize {
         self.classes
@@ -219,6 +232,7 @@ impl IntentClassifier {
         let mut out = Vec::with_capacity(16 + self.idf.len() * 11 + self.weights.len() * 3);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
+        out.extend_from_slice(&self.fingerprint.to_le_bytes());
         out.extend_from_slice(&(self.classes as u16).to_le_bytes());
         out.extend_from_slice(&(self.idf.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.unseen_idf.to_le_bytes());
@@ -254,12 +268,13 @@ impl IntentClassifier {
         if r.take(4)? != MAGIC || r.u8()? != VERSION {
             return Err(ModelError::BadHeader);
         }
+        let fingerprint = r.u64()?;
         let classes = usize::from(r.u16()?);
         let features = r.u32()? as usize;
         let unseen_idf = r.f32()?;
         let bias = (0..classes).map(|_| r.f32()).collect::<Result<Vec<_>, _>>()?;
         let scale = r.f32()?;
-        let mut model = IntentClassifier { classes, unseen_idf, bias, ..Default::default() };
+        let mut model = IntentClassifier { classes, unseen_idf, bias, fingerprint, ..Default::default() };
         model.rows.reserve(features);
         model.row_start.push(0);
         for row in 0..features {

@@ -24,6 +24,11 @@ fn fnv(seed: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME))
 }
 
+/// FNV-1a of `bytes`: stable across platforms and releases (models store these hashes).
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    fnv(FNV_OFFSET, bytes)
+}
+
 /// Hash of one feature: a kind tag (words, bigrams and character n-grams never collide by
 /// construction of the tag) followed by the text.
 fn feature(kind: u8, parts: &[&str]) -> u64 {
