@@ -3,7 +3,7 @@
 //! Parse, don't validate: an [`Agent`] only exists once every reference in the file resolves,
 //! and it carries its trained classifier. The raw file structs stay private.
 
-use crate::entity::EntityType;
+use crate::entity::{EntityType, ListEntity, ListEntry};
 use crate::nlu::IntentClassifier;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -47,7 +47,32 @@ struct RawAgent {
     webhooks: BTreeMap<String, RawWebhook>,
     #[serde(default)]
     handoff: Option<RawHandoff>,
+    #[serde(default)]
+    entities: BTreeMap<String, RawEntity>,
     intents: Vec<RawIntent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntity {
+    #[serde(default)]
+    values: Vec<RawListEntry>,
+    #[serde(default)]
+    regex: Option<String>,
+    #[serde(default = "yes")]
+    fuzzy: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListEntry {
+    value: String,
+    #[serde(default)]
+    synonyms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -280,6 +305,26 @@ impl Agent {
             Some(h) => Some(Handoff { messages: h.messages, after_no_match: h.after_no_match }),
             None => None,
         };
+        let mut entities: BTreeMap<String, EntityType> = BTreeMap::new();
+        for (name, e) in raw.entities {
+            let at = format!("entities.{name}");
+            if name.starts_with("sys.") || name.is_empty() {
+                return invalid(at, "custom entity names must not be empty or start with 'sys.'".into());
+            }
+            let entity = match (e.values.is_empty(), e.regex) {
+                (false, None) => EntityType::List(std::sync::Arc::new(ListEntity {
+                    name: name.clone(),
+                    entries: e.values.into_iter().map(|v| ListEntry { value: v.value, synonyms: v.synonyms }).collect(),
+                    fuzzy: e.fuzzy,
+                })),
+                (true, Some(pattern)) => match regex_lite::Regex::new(&pattern) {
+                    Ok(re) => EntityType::Regex(std::sync::Arc::new(re)),
+                    Err(err) => return invalid(format!("{at}.regex"), format!("invalid pattern: {err}")),
+                },
+                _ => return invalid(at, "give either 'values' (a list entity) or 'regex', not both or neither".into()),
+            };
+            entities.insert(name, entity);
+        }
         let mut names = HashSet::new();
         let mut intents = Vec::with_capacity(raw.intents.len());
         for (i, intent) in raw.intents.into_iter().enumerate() {
@@ -300,10 +345,17 @@ impl Agent {
                 if !param_names.insert(p.name.clone()) {
                     return invalid(format!("{at}.name"), format!("duplicate parameter '{}'", p.name));
                 }
-                let Some(entity) = EntityType::parse(&p.entity) else {
+                let entity = match p.entity.strip_prefix('@') {
+                    Some(name) if name.starts_with("sys.") => EntityType::system(&p.entity),
+                    Some(name) => entities.get(name).cloned(),
+                    None => None,
+                };
+                let Some(entity) = entity else {
+                    let mut known: Vec<String> = EntityType::SYSTEM.iter().map(|s| (*s).to_owned()).collect();
+                    known.extend(entities.keys().map(|k| format!("@{k}")));
                     return invalid(
                         format!("{at}.entity"),
-                        format!("unknown entity type '{}'; expected one of {}", p.entity, EntityType::KNOWN.join(", ")),
+                        format!("unknown entity type '{}'; expected one of {}", p.entity, known.join(", ")),
                     );
                 };
                 if p.mandatory && p.prompts.is_empty() {
@@ -413,8 +465,34 @@ mod tests {
         let err = Agent::from_json(&text).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number"
+            "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number, @sys.email, @sys.phone-number, @sys.any"
         );
+    }
+
+    #[test]
+    fn custom_entities_are_defined_once_and_checked() {
+        let text = MINIMAL
+            .replace(
+                "\"intents\"",
+                r#""entities": { "service": { "values": [ { "value": "haircut", "synonyms": ["trim"] } ] },
+                             "code": { "regex": "[A-Z]{3}-[0-9]{3}" } },
+               "intents""#,
+            )
+            .replace(
+                "\"responses\"",
+                r#""parameters": [{"name": "s", "entity": "@service"}, {"name": "c", "entity": "@code"}], "responses""#,
+            );
+        let agent = Agent::from_json(&text).unwrap();
+        let params = &agent.intents[0].parameters;
+        assert_eq!(params[0].entity.find_all("a trim please")[0].value, "haircut");
+        assert_eq!(params[1].entity.find_all("ref ABC-123 ok")[0].value, "ABC-123");
+
+        let bad = text.replace("[A-Z]{3}-[0-9]{3}", "[A-Z");
+        let err = Agent::from_json(&bad).unwrap_err().to_string();
+        assert!(err.starts_with("entities.code.regex: invalid pattern"), "{err}");
+        let unknown = text.replace("\"@code\"", "\"@colour\"");
+        let err = Agent::from_json(&unknown).unwrap_err().to_string();
+        assert!(err.ends_with("@sys.any, @code, @service"), "{err}");
     }
 
     #[test]

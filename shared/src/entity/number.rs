@@ -1,46 +1,7 @@
-//! Entity recognisers: spans of user text resolved to typed values.
+//! `@sys.number`: integers and decimals written with digits, or small numbers in words.
 
+use super::EntityMatch;
 use serde_json::Value;
-
-/// A recognised entity: where it stands in the text and what it resolves to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityMatch {
-    /// Byte offset of the first character.
-    pub start: usize,
-    /// Byte offset just past the last character.
-    pub end: usize,
-    /// The text as the user wrote it.
-    pub original: String,
-    /// The resolved value (a JSON number for `@sys.number`).
-    pub value: Value,
-}
-
-/// The entity types the engine recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntityType {
-    /// `@sys.number`: integers and decimals written with digits, or small numbers in words.
-    Number,
-}
-
-impl EntityType {
-    /// Parses a type reference such as `@sys.number`.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "@sys.number" => Some(Self::Number),
-            _ => None,
-        }
-    }
-
-    /// The names [`EntityType::parse`] accepts, for error messages.
-    pub const KNOWN: &'static [&'static str] = &["@sys.number"];
-
-    /// Every match of this type in `text`, left to right.
-    pub fn find_all(self, text: &str) -> Vec<EntityMatch> {
-        match self {
-            Self::Number => numbers(text),
-        }
-    }
-}
 
 const NUMBER_WORDS: &[(&str, i64)] = &[
     ("zero", 0),
@@ -60,7 +21,7 @@ const NUMBER_WORDS: &[(&str, i64)] = &[
 
 /// Finds numbers: digit runs with an optional sign and decimal part (`#123456`, `-3`, `2.5`),
 /// and the words zero to twelve.
-fn numbers(text: &str) -> Vec<EntityMatch> {
+pub(super) fn numbers(text: &str) -> Vec<EntityMatch> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
@@ -121,7 +82,7 @@ mod tests {
     use super::*;
 
     fn values(text: &str) -> Vec<Value> {
-        EntityType::Number.find_all(text).into_iter().map(|m| m.value).collect()
+        numbers(text).into_iter().map(|m| m.value).collect()
     }
 
     #[test]
@@ -140,7 +101,7 @@ mod tests {
     #[test]
     fn spans_point_into_the_text() {
         let text = "order: 987 please";
-        let m = &EntityType::Number.find_all(text)[0];
+        let m = &numbers(text)[0];
         assert_eq!(&text[m.start..m.end], "987");
         assert_eq!(m.original, "987");
     }

@@ -1,0 +1,102 @@
+//! Entity recognisers: spans of user text resolved to typed values.
+//!
+//! System entities (`@sys.number`, `@sys.email`, `@sys.phone-number`, `@sys.any`) are built
+//! in; agents define list entities (values with synonyms, matched with typo tolerance) and regex
+//! entities (`regex-lite`, small in wasm) of their own.
+
+mod contact;
+mod list;
+mod number;
+
+pub use list::{ListEntity, ListEntry};
+use serde_json::Value;
+
+/// A recognised entity: where it stands in the text and what it resolves to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityMatch {
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset just past the last character.
+    pub end: usize,
+    /// The text as the user wrote it.
+    pub original: String,
+    /// The resolved value (a JSON number for `@sys.number`, the canonical value for a list).
+    pub value: Value,
+}
+
+/// The entity type a parameter is filled with.
+#[derive(Debug, Clone)]
+pub enum EntityType {
+    /// `@sys.number`.
+    Number,
+    /// `@sys.email`: an e-mail address, lowercased.
+    Email,
+    /// `@sys.phone-number`: 7 to 15 digits with an optional `+`, spaces, dots, dashes or
+    /// parentheses; resolved to the digits (and `+`).
+    PhoneNumber,
+    /// `@sys.any`: the whole utterance.
+    Any,
+    /// An agent's list entity.
+    List(std::sync::Arc<ListEntity>),
+    /// An agent's regex entity; the value is the matched text.
+    Regex(std::sync::Arc<regex_lite::Regex>),
+}
+
+impl PartialEq for EntityType {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::List(a), Self::List(b)) => a == b,
+            (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl EntityType {
+    /// A system entity by name, e.g. `@sys.number`.
+    pub fn system(name: &str) -> Option<Self> {
+        match name {
+            "@sys.number" => Some(Self::Number),
+            "@sys.email" => Some(Self::Email),
+            "@sys.phone-number" => Some(Self::PhoneNumber),
+            "@sys.any" => Some(Self::Any),
+            _ => None,
+        }
+    }
+
+    /// The system entity names, for error messages.
+    pub const SYSTEM: &'static [&'static str] = &["@sys.number", "@sys.email", "@sys.phone-number", "@sys.any"];
+
+    /// Every match of this type in `text`, left to right.
+    pub fn find_all(&self, text: &str) -> Vec<EntityMatch> {
+        match self {
+            Self::Number => number::numbers(text),
+            Self::Email => contact::emails(text),
+            Self::PhoneNumber => contact::phone_numbers(text),
+            Self::Any => {
+                let trimmed = text.trim();
+                if trimmed.is_empty() {
+                    return Vec::new();
+                }
+                let start = text.find(trimmed).unwrap_or(0);
+                vec![EntityMatch {
+                    start,
+                    end: start + trimmed.len(),
+                    original: trimmed.to_owned(),
+                    value: Value::String(trimmed.to_owned()),
+                }]
+            }
+            Self::List(list) => list.find_all(text),
+            Self::Regex(re) => re
+                .find_iter(text)
+                .filter(|m| !m.is_empty())
+                .map(|m| EntityMatch {
+                    start: m.start(),
+                    end: m.end(),
+                    original: m.as_str().to_owned(),
+                    value: Value::String(m.as_str().to_owned()),
+                })
+                .collect(),
+        }
+    }
+}
