@@ -184,6 +184,10 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         .filter(|c| c.confidence >= agent.confidence_threshold)
         .map(|c| (&agent.intents[c.intent], c.confidence));
 
+    if correct(agent, &mut turn, classified.map(|(i, _)| i), text) {
+        return turn;
+    }
+
     if let Some(active) = turn.state.active.as_mut() {
         let intent = agent.intent(&active.intent).expect("state refers to an intent of this agent");
         let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text));
@@ -230,6 +234,57 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     turn.state.active = Some(active);
     advance(agent, intent, &mut turn, text);
     turn
+}
+
+/// Words that open a correction: "no, it's 654321", "actually 42", "I meant 7".
+const CORRECTION_CUES: &[&str] =
+    &["no", "nope", "actually", "sorry", "wrong", "meant", "correction", "instead", "rather"];
+
+/// Handles a correction of a value already given, for the intent in progress or the one just
+/// served: the value is replaced and the intent runs again (prompting or calling its webhook).
+/// True when the utterance was a correction.
+fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &str) -> bool {
+    let words = crate::nlu::tokens(text);
+    let cued =
+        words.first().is_some_and(|w| CORRECTION_CUES.contains(&w.as_str())) || words.iter().any(|w| w == "meant");
+    let Some(name) = turn.state.active.as_ref().map(|a| a.intent.clone()).or_else(|| turn.state.last_intent.clone())
+    else {
+        return false;
+    };
+    if !cued || classified.is_some_and(|i| i.name != name) {
+        return false;
+    }
+    let Some(intent) = agent.intent(&name) else { return false };
+    let mut active = match turn.state.active.clone() {
+        Some(active) => active,
+        None => ActiveIntent {
+            intent: name.clone(),
+            confidence: 1.0,
+            // The intent was served: its values are session parameters now.
+            slots: intent
+                .parameters
+                .iter()
+                .filter_map(|p| {
+                    let value = turn.state.parameters.get(&p.name)?;
+                    let original = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                    Some((p.name.clone(), SlotValue { original, value: value.clone() }))
+                })
+                .collect(),
+            awaiting: None,
+            prompts_given: 0,
+            awaiting_webhook: false,
+        },
+    };
+    let corrected = intent.parameters.iter().find_map(|p| {
+        let m = p.entity.find_all(text).into_iter().next()?;
+        active.slots.contains_key(&p.name).then(|| (p.name.clone(), m))
+    });
+    let Some((param, m)) = corrected else { return false };
+    active.slots.insert(param, SlotValue { original: m.original, value: m.value });
+    active.awaiting_webhook = false;
+    turn.state.active = Some(active);
+    advance(agent, intent, turn, text);
+    true
 }
 
 fn hand_off(turn: &mut Turn, handoff: &Handoff, reason: HandoffReason) {

@@ -253,3 +253,32 @@ fn a_handoff_intent_needs_the_handoff_section() {
     .unwrap_err();
     assert_eq!(err.to_string(), "intents[0].handoff: intent 'Human' hands off, but the agent has no 'handoff' section");
 }
+
+#[test]
+fn a_correction_after_fulfillment_runs_the_intent_again() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "where is order 123456");
+    let done = resume(&agent, &turn.state, reply("Order 123456 is out for delivery."));
+    let corrected = say(&agent, &done.state, "no, it's 654321");
+    assert_eq!(webhook_request(&corrected).session_info.parameters["order-number"], 654321);
+    assert_eq!(texts(&corrected), ["Looking up order 654321."]);
+}
+
+#[test]
+fn a_correction_while_prompting_replaces_the_value() {
+    let agent = agent();
+    let first = say(&agent, &DialogState::default(), "where is order 12");
+    let failed = resume(&agent, &first.state, WebhookOutcome::Failed);
+    let again = say(&agent, &failed.state, "sorry, I meant 21");
+    assert_eq!(webhook_request(&again).session_info.parameters["order-number"], 21);
+}
+
+#[test]
+fn a_cue_word_without_a_known_value_is_not_a_correction() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "no thanks");
+    assert_eq!(texts(&turn), ["Sorry, I didn't get that."]);
+    let turn = say(&agent, &DialogState::default(), "hello");
+    let no = say(&agent, &turn.state, "no, 42");
+    assert!(no.effects.is_empty(), "Greeting has no parameter to correct: {no:?}");
+}
