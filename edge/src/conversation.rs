@@ -15,6 +15,7 @@ use crate::token::TokenSigner;
 use serde::{Deserialize, Serialize};
 use switchboard_dialog::agent::Agent;
 use switchboard_dialog::dialog::{self, DialogState, Effect, Reply, Turn, UserInput};
+use switchboard_dialog::entity::Date;
 use switchboard_dialog::protocol::{ConversationCreated, Message, Role};
 
 /// Longest user message accepted, in characters (the web channel's limit).
@@ -147,7 +148,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         history.push(self.message(&mut context, Role::User, text.to_owned()));
 
         let mut logs = Vec::new();
-        let first = dialog::step(self.agent, &context.dialog, &UserInput::text(text));
+        let today = Date::from_unix_ms(started);
+        let first = dialog::step(self.agent, &context.dialog, &UserInput::text_on(text, today));
         let matched = first.matched.clone();
         let mut replies = Vec::new();
         let last = self.run_effects(first, conversation, &mut replies, &mut logs).await;

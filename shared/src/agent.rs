@@ -465,7 +465,7 @@ mod tests {
         let err = Agent::from_json(&text).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number, @sys.email, @sys.phone-number, @sys.any"
+            "intents[0].parameters[0].entity: unknown entity type '@sys.nmber'; expected one of @sys.number, @sys.date, @sys.time, @sys.email, @sys.phone-number, @sys.any"
         );
     }
 

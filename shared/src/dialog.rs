@@ -10,6 +10,7 @@
 //! Nothing here reads a clock, a network or a random source: the same inputs give the same turn.
 
 use crate::agent::{Agent, Handoff, Intent};
+use crate::entity::Date;
 use crate::webhook::{
     FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
     WebhookRequest, WebhookResponse,
@@ -69,15 +70,25 @@ pub struct SlotValue {
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserInput {
     /// Typed or transcribed text.
-    Text(String),
+    Text {
+        /// The words.
+        text: String,
+        /// The user's date, for relative dates ("tomorrow"); the engine reads no clock.
+        today: Option<Date>,
+    },
     /// The conversation opened: the agent greets.
     Welcome,
 }
 
 impl UserInput {
-    /// A text input.
+    /// A text input without a reference date.
     pub fn text(text: impl Into<String>) -> Self {
-        Self::Text(text.into())
+        Self::Text { text: text.into(), today: None }
+    }
+
+    /// A text input written on `today`.
+    pub fn text_on(text: impl Into<String>, today: Date) -> Self {
+        Self::Text { text: text.into(), today: Some(today) }
     }
 }
 
@@ -166,12 +177,12 @@ impl Turn {
 /// Runs one user input through the agent.
 pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     let mut turn = Turn::new(state.clone());
-    let text = match input {
+    let (text, today) = match input {
         UserInput::Welcome => {
             agent.welcome.iter().for_each(|m| turn.say(m));
             return turn;
         }
-        UserInput::Text(text) => text.trim(),
+        UserInput::Text { text, today } => (text.trim(), *today),
     };
     // A webhook outcome that never came back (the host failed between step and resume)
     // must not wedge the conversation.
@@ -184,19 +195,19 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         .filter(|c| c.confidence >= agent.confidence_threshold)
         .map(|c| (&agent.intents[c.intent], c.confidence));
 
-    if correct(agent, &mut turn, classified.map(|(i, _)| i), text) {
+    if correct(agent, &mut turn, classified.map(|(i, _)| i), text, today) {
         return turn;
     }
 
     if let Some(active) = turn.state.active.as_mut() {
         let intent = agent.intent(&active.intent).expect("state refers to an intent of this agent");
-        let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text));
+        let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text, today));
         let switches = classified.is_some_and(|(other, _)| other.name != intent.name);
         if filled || !switches {
             if !filled {
                 active.prompts_given += 1;
             }
-            fill_other_slots(intent, active, text);
+            fill_other_slots(intent, active, text, today);
             advance(agent, intent, &mut turn, text);
             return turn;
         }
@@ -230,7 +241,7 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         prompts_given: 0,
         awaiting_webhook: false,
     };
-    fill_other_slots(intent, &mut active, text);
+    fill_other_slots(intent, &mut active, text, today);
     turn.state.active = Some(active);
     advance(agent, intent, &mut turn, text);
     turn
@@ -243,7 +254,7 @@ const CORRECTION_CUES: &[&str] =
 /// Handles a correction of a value already given, for the intent in progress or the one just
 /// served: the value is replaced and the intent runs again (prompting or calling its webhook).
 /// True when the utterance was a correction.
-fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &str) -> bool {
+fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &str, today: Option<Date>) -> bool {
     let words = crate::nlu::tokens(text);
     let cued =
         words.first().is_some_and(|w| CORRECTION_CUES.contains(&w.as_str())) || words.iter().any(|w| w == "meant");
@@ -276,7 +287,7 @@ fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &s
         },
     };
     let corrected = intent.parameters.iter().find_map(|p| {
-        let m = p.entity.find_all(text).into_iter().next()?;
+        let m = p.entity.find_all_on(text, today).into_iter().next()?;
         active.slots.contains_key(&p.name).then(|| (p.name.clone(), m))
     });
     let Some((param, m)) = corrected else { return false };
@@ -294,11 +305,11 @@ fn hand_off(turn: &mut Turn, handoff: &Handoff, reason: HandoffReason) {
 }
 
 /// Fills the awaited parameter from the whole utterance; true when it was filled.
-fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str) -> bool {
+fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str, today: Option<Date>) -> bool {
     let Some(param) = intent.parameters.iter().find(|p| p.name == name) else {
         return false;
     };
-    let Some(m) = param.entity.find_all(text).into_iter().next() else {
+    let Some(m) = param.entity.find_all_on(text, today).into_iter().next() else {
         return false;
     };
     active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
@@ -306,16 +317,21 @@ fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str)
 }
 
 /// Fills still-empty parameters from entities in the utterance, each entity used once.
-fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str) {
+fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str, today: Option<Date>) {
     let mut used: Vec<(usize, usize)> = Vec::new();
     for param in &intent.parameters {
         if let Some(v) = active.slots.get(&param.name) {
             used.extend(
-                param.entity.find_all(text).iter().filter(|m| m.original == v.original).map(|m| (m.start, m.end)),
+                param
+                    .entity
+                    .find_all_on(text, today)
+                    .iter()
+                    .filter(|m| m.original == v.original)
+                    .map(|m| (m.start, m.end)),
             );
             continue;
         }
-        let found = param.entity.find_all(text).into_iter().find(|m| !used.contains(&(m.start, m.end)));
+        let found = param.entity.find_all_on(text, today).into_iter().find(|m| !used.contains(&(m.start, m.end)));
         if let Some(m) = found {
             used.push((m.start, m.end));
             active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });

@@ -1,13 +1,15 @@
 //! Entity recognisers: spans of user text resolved to typed values.
 //!
-//! System entities (`@sys.number`, `@sys.email`, `@sys.phone-number`, `@sys.any`) are built
-//! in; agents define list entities (values with synonyms, matched with typo tolerance) and regex
+//! System entities (`@sys.number`, `@sys.date`, `@sys.time`, `@sys.email`,
+//! `@sys.phone-number`, `@sys.any`) are built in; agents define list entities (values with synonyms, matched with typo tolerance) and regex
 //! entities (`regex-lite`, small in wasm) of their own.
 
 mod contact;
+mod datetime;
 mod list;
 mod number;
 
+pub use datetime::Date;
 pub use list::{ListEntity, ListEntry};
 use serde_json::Value;
 
@@ -29,6 +31,10 @@ pub struct EntityMatch {
 pub enum EntityType {
     /// `@sys.number`.
     Number,
+    /// `@sys.date`: a calendar date, `YYYY-MM-DD`; relative forms need the user's today.
+    Date,
+    /// `@sys.time`: a time of day, `HH:MM:SS`.
+    Time,
     /// `@sys.email`: an e-mail address, lowercased.
     Email,
     /// `@sys.phone-number`: 7 to 15 digits with an optional `+`, spaces, dots, dashes or
@@ -57,6 +63,8 @@ impl EntityType {
     pub fn system(name: &str) -> Option<Self> {
         match name {
             "@sys.number" => Some(Self::Number),
+            "@sys.date" => Some(Self::Date),
+            "@sys.time" => Some(Self::Time),
             "@sys.email" => Some(Self::Email),
             "@sys.phone-number" => Some(Self::PhoneNumber),
             "@sys.any" => Some(Self::Any),
@@ -65,12 +73,20 @@ impl EntityType {
     }
 
     /// The system entity names, for error messages.
-    pub const SYSTEM: &'static [&'static str] = &["@sys.number", "@sys.email", "@sys.phone-number", "@sys.any"];
+    pub const SYSTEM: &'static [&'static str] =
+        &["@sys.number", "@sys.date", "@sys.time", "@sys.email", "@sys.phone-number", "@sys.any"];
 
-    /// Every match of this type in `text`, left to right.
+    /// Every match of this type in `text`, left to right, with no reference date.
     pub fn find_all(&self, text: &str) -> Vec<EntityMatch> {
+        self.find_all_on(text, None)
+    }
+
+    /// Every match of this type in `text`, left to right; relative dates count from `today`.
+    pub fn find_all_on(&self, text: &str, today: Option<Date>) -> Vec<EntityMatch> {
         match self {
             Self::Number => number::numbers(text),
+            Self::Date => datetime::dates(text, today),
+            Self::Time => datetime::times(text),
             Self::Email => contact::emails(text),
             Self::PhoneNumber => contact::phone_numbers(text),
             Self::Any => {
