@@ -212,10 +212,10 @@ pub(super) fn dates(text: &str, today: Option<Date>) -> Vec<EntityMatch> {
 fn absolute(word: &dyn Fn(usize) -> String, today: Option<Date>) -> Option<(Date, usize)> {
     let first = word(0);
     let parts: Vec<&str> = first.split('-').collect();
-    if let [y, m, d] = parts.as_slice() {
-        if y.len() == 4 {
-            return Some((Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?, 1));
-        }
+    if let [y, m, d] = parts.as_slice()
+        && y.len() == 4
+    {
+        return Some((Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?, 1));
     }
     let offset = usize::from(first == "the");
     // `1 december`, `1st of december`, `december 1st`.
