@@ -45,7 +45,7 @@ fn reply(text: String, session_info: Option<SessionInfo>) -> WebhookResponse {
             merge_behavior: MergeBehavior::Append,
         }),
         session_info,
-        payload: None,
+        ..WebhookResponse::default()
     }
 }
 

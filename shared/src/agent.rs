@@ -127,6 +127,21 @@ struct RawParameter {
     mandatory: bool,
     #[serde(default)]
     prompts: Vec<String>,
+    #[serde(default)]
+    validation: Option<RawValidation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawValidation {
+    #[serde(default)]
+    min: Option<serde_json::Value>,
+    #[serde(default)]
+    max: Option<serde_json::Value>,
+    #[serde(default)]
+    pattern: Option<String>,
+    #[serde(default)]
+    invalid_prompts: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +222,48 @@ pub struct Parameter {
     pub mandatory: bool,
     /// Questions asked while it is missing (first prompt, then re-prompts).
     pub prompts: Vec<String>,
+    /// What a value must satisfy to fill the parameter.
+    pub validation: Option<Validation>,
+}
+
+/// Constraints on a parameter's value. `min`/`max` compare numbers numerically and strings
+/// in order, which suits `@sys.date` and `@sys.time` values (`"09:00:00"` ≤ t ≤ `"18:00:00"`).
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Smallest accepted value.
+    pub min: Option<serde_json::Value>,
+    /// Largest accepted value.
+    pub max: Option<serde_json::Value>,
+    /// A regex (`regex-lite`) the user's words for the value must match entirely.
+    pub pattern: Option<std::sync::Arc<regex_lite::Regex>>,
+    /// Said when a value is rejected (then the prompts); empty: the prompts alone.
+    pub invalid_prompts: Vec<String>,
+}
+
+impl PartialEq for Validation {
+    fn eq(&self, other: &Self) -> bool {
+        self.min == other.min
+            && self.max == other.max
+            && self.pattern.as_ref().map(|p| p.as_str()) == other.pattern.as_ref().map(|p| p.as_str())
+            && self.invalid_prompts == other.invalid_prompts
+    }
+}
+
+impl Validation {
+    /// Whether `value`, written as `original`, passes.
+    pub fn accepts(&self, value: &serde_json::Value, original: &str) -> bool {
+        use std::cmp::Ordering;
+        let compare = |a: &serde_json::Value, b: &serde_json::Value| match (a, b) {
+            (serde_json::Value::Number(a), serde_json::Value::Number(b)) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+            (serde_json::Value::String(a), serde_json::Value::String(b)) => Some(a.cmp(b)),
+            _ => None,
+        };
+        let min_ok = self.min.as_ref().is_none_or(|m| compare(value, m).is_some_and(|o| o != Ordering::Less));
+        let max_ok = self.max.as_ref().is_none_or(|m| compare(value, m).is_some_and(|o| o != Ordering::Greater));
+        let pattern_ok =
+            self.pattern.as_ref().is_none_or(|p| p.find(original).is_some_and(|m| m.len() == original.len()));
+        min_ok && max_ok && pattern_ok
+    }
 }
 
 /// A fulfillment: which webhook to call and with which tag.
@@ -364,7 +421,27 @@ impl Agent {
                         format!("mandatory parameter '{}' needs a prompt", p.name),
                     );
                 }
-                parameters.push(Parameter { name: p.name, entity, mandatory: p.mandatory, prompts: p.prompts });
+                let validation = match p.validation {
+                    Some(v) => Some(Validation {
+                        min: v.min,
+                        max: v.max,
+                        pattern: match v.pattern.map(|p| regex_lite::Regex::new(&p)).transpose() {
+                            Ok(p) => p.map(std::sync::Arc::new),
+                            Err(e) => {
+                                return invalid(format!("{at}.validation.pattern"), format!("invalid pattern: {e}"));
+                            }
+                        },
+                        invalid_prompts: v.invalid_prompts,
+                    }),
+                    None => None,
+                };
+                parameters.push(Parameter {
+                    name: p.name,
+                    entity,
+                    mandatory: p.mandatory,
+                    prompts: p.prompts,
+                    validation,
+                });
             }
             let fulfillment = match intent.fulfillment {
                 Some(f) if !raw.webhooks.contains_key(&f.webhook) => {

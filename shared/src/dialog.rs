@@ -10,7 +10,7 @@
 //! Nothing here reads a clock, a network or a random source: the same inputs give the same turn.
 
 use crate::agent::{Agent, Handoff, Intent};
-use crate::entity::Date;
+use crate::entity::{Date, EntityMatch};
 use crate::webhook::{
     FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
     WebhookRequest, WebhookResponse,
@@ -55,6 +55,9 @@ pub struct ActiveIntent {
     /// A webhook call was requested and its outcome not yet resumed.
     #[serde(default)]
     pub awaiting_webhook: bool,
+    /// A parameter whose last value was rejected (validation, or a webhook's `INVALID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
 }
 
 /// A filled parameter: the words it came from and the typed value.
@@ -240,6 +243,7 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         awaiting: None,
         prompts_given: 0,
         awaiting_webhook: false,
+        rejected: None,
     };
     fill_other_slots(intent, &mut active, text, today);
     turn.state.active = Some(active);
@@ -284,6 +288,7 @@ fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &s
             awaiting: None,
             prompts_given: 0,
             awaiting_webhook: false,
+            rejected: None,
         },
     };
     let corrected = intent.parameters.iter().find_map(|p| {
@@ -309,10 +314,15 @@ fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str,
     let Some(param) = intent.parameters.iter().find(|p| p.name == name) else {
         return false;
     };
-    let Some(m) = param.entity.find_all_on(text, today).into_iter().next() else {
+    let found = param.entity.find_all_on(text, today);
+    let Some(m) = found.iter().find(|m| param.validation.as_ref().is_none_or(|v| v.accepts(&m.value, &m.original)))
+    else {
+        if !found.is_empty() {
+            active.rejected = Some(param.name.clone());
+        }
         return false;
     };
-    active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
+    active.slots.insert(param.name.clone(), SlotValue { original: m.original.clone(), value: m.value.clone() });
     true
 }
 
@@ -331,7 +341,12 @@ fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str, toda
             );
             continue;
         }
-        let found = param.entity.find_all_on(text, today).into_iter().find(|m| !used.contains(&(m.start, m.end)));
+        let valid = |m: &EntityMatch| param.validation.as_ref().is_none_or(|v| v.accepts(&m.value, &m.original));
+        let candidates = param.entity.find_all_on(text, today);
+        if candidates.iter().any(|m| !used.contains(&(m.start, m.end)) && !valid(m)) {
+            active.rejected = Some(param.name.clone());
+        }
+        let found = candidates.into_iter().find(|m| !used.contains(&(m.start, m.end)) && valid(m));
         if let Some(m) = found {
             used.push((m.start, m.end));
             active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
@@ -347,11 +362,16 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
             active.awaiting = Some(missing.name.clone());
             active.prompts_given = 0;
         }
+        if active.rejected.take().as_deref() == Some(missing.name.as_str()) {
+            let invalid = missing.validation.as_ref().map(|v| v.invalid_prompts.as_slice()).unwrap_or_default();
+            turn.messages.extend(invalid.iter().map(|text| Reply { text: text.clone() }));
+        }
         let prompt = &missing.prompts[(active.prompts_given as usize).min(missing.prompts.len() - 1)];
         turn.say(prompt.clone());
         return;
     }
     active.awaiting = None;
+    active.rejected = None;
     let mut parameters = turn.state.parameters.clone();
     parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
     let responses: Vec<String> = intent.responses.iter().map(|r| render(r, &parameters)).collect();
@@ -404,7 +424,7 @@ pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Tu
         return turn;
     };
     // Collected values become session parameters either way: a failing webhook loses nothing.
-    turn.state.parameters.extend(active.slots.into_iter().map(|(k, v)| (k, v.value)));
+    turn.state.parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
     match outcome {
         WebhookOutcome::Replied(response) => {
             for text in response.texts() {
@@ -412,14 +432,28 @@ pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Tu
             }
             turn.replaces_earlier =
                 response.fulfillment_response.as_ref().is_some_and(|f| f.merge_behavior == MergeBehavior::Replace);
-            if let Some(updates) = response.session_info {
-                for (name, value) in updates.parameters {
+            if let Some(updates) = &response.session_info {
+                for (name, value) in &updates.parameters {
                     if value.is_null() {
-                        turn.state.parameters.remove(&name);
+                        turn.state.parameters.remove(name);
                     } else {
-                        turn.state.parameters.insert(name, value);
+                        turn.state.parameters.insert(name.clone(), value.clone());
                     }
                 }
+            }
+            let invalid = response.invalid_parameters();
+            if let (Some(first), Some(intent)) = (invalid.first(), agent.intent(&active.intent)) {
+                // CX semantics: the form goes on, asking for the rejected parameter again.
+                let mut frame = active;
+                for name in &invalid {
+                    frame.slots.remove(*name);
+                    turn.state.parameters.remove(*name);
+                }
+                frame.awaiting_webhook = false;
+                frame.awaiting = None;
+                frame.rejected = Some((*first).to_owned());
+                turn.state.active = Some(frame);
+                advance(agent, intent, &mut turn, "");
             }
         }
         WebhookOutcome::Failed => agent.webhook_error.iter().for_each(|m| turn.say(m)),

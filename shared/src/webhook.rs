@@ -107,9 +107,42 @@ pub struct WebhookResponse {
     /// Parameter updates; a `null` value deletes the parameter.
     #[serde(default, alias = "session_info")]
     pub session_info: Option<SessionInfo>,
+    /// Form state; a parameter marked `INVALID` is asked for again.
+    #[serde(default, alias = "page_info")]
+    pub page_info: Option<PageInfo>,
     /// Custom payload (kept, not interpreted).
     #[serde(default)]
     pub payload: Option<Value>,
+}
+
+/// `pageInfo` of a response: only the form's parameter states are read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    /// The form.
+    #[serde(default, alias = "form_info")]
+    pub form_info: Option<FormInfo>,
+}
+
+/// `formInfo`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FormInfo {
+    /// One entry per parameter the webhook comments on.
+    #[serde(default, alias = "parameter_info")]
+    pub parameter_info: Vec<ParameterInfo>,
+}
+
+/// `parameterInfo[]`: a parameter and its state (`EMPTY`, `INVALID`, `FILLED`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterInfo {
+    /// The parameter's name.
+    #[serde(default, alias = "display_name")]
+    pub display_name: String,
+    /// Its state.
+    #[serde(default)]
+    pub state: String,
 }
 
 /// `fulfillmentResponse`.
@@ -138,6 +171,17 @@ pub enum MergeBehavior {
 }
 
 impl WebhookResponse {
+    /// Names of the parameters the webhook marked `INVALID`.
+    pub fn invalid_parameters(&self) -> Vec<&str> {
+        self.page_info
+            .iter()
+            .flat_map(|p| &p.form_info)
+            .flat_map(|f| &f.parameter_info)
+            .filter(|p| p.state == "INVALID")
+            .map(|p| p.display_name.as_str())
+            .collect()
+    }
+
     /// The text lines to show, in order (the first variant of each text message).
     pub fn texts(&self) -> Vec<String> {
         self.fulfillment_response

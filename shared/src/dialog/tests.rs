@@ -282,3 +282,37 @@ fn a_cue_word_without_a_known_value_is_not_a_correction() {
     let no = say(&agent, &turn.state, "no, 42");
     assert!(no.effects.is_empty(), "Greeting has no parameter to correct: {no:?}");
 }
+
+#[test]
+fn a_webhook_marking_a_parameter_invalid_asks_for_it_again() {
+    let agent = agent();
+    let turn = say(&agent, &DialogState::default(), "where is order 77");
+    let response: WebhookResponse = serde_json::from_str(
+        r#"{"fulfillmentResponse": {"messages": [{"text": {"text": ["No order 77."]}}]},
+            "pageInfo": {"formInfo": {"parameterInfo": [{"displayName": "order-number", "state": "INVALID"}]}}}"#,
+    )
+    .unwrap();
+    let invalid = resume(&agent, &turn.state, WebhookOutcome::Replied(response));
+    assert_eq!(texts(&invalid), ["No order 77.", "Can you provide your order number?"]);
+    assert!(!invalid.state.parameters.contains_key("order-number"));
+    let again = say(&agent, &invalid.state, "78");
+    assert_eq!(webhook_request(&again).session_info.parameters["order-number"], 78);
+}
+
+#[test]
+fn validation_rejects_out_of_range_values_with_its_message() {
+    let agent = Agent::from_json(
+        r#"{"name": "x", "fallback": ["?"], "webhook_error": ["!"],
+            "intents": [{"name": "Seats", "training_phrases": ["book seats", "reserve seats for 4"],
+              "parameters": [{"name": "n", "entity": "@sys.number", "mandatory": true, "prompts": ["How many?", "How many seats?"],
+                              "validation": {"min": 1, "max": 8, "pattern": "[0-9]+", "invalid_prompts": ["1 to 8 seats."]}}],
+              "responses": ["Booked $n."]}]}"#,
+    )
+    .unwrap();
+    let first = say(&agent, &DialogState::default(), "book seats for 12");
+    assert_eq!(texts(&first), ["1 to 8 seats.", "How many?"]);
+    let words = say(&agent, &first.state, "three");
+    assert_eq!(texts(&words), ["1 to 8 seats.", "How many seats?"], "the pattern wants digits");
+    let ok = say(&agent, &words.state, "3");
+    assert_eq!(texts(&ok), ["Booked 3."]);
+}
