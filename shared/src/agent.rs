@@ -308,6 +308,21 @@ impl Agent {
         Self::validate(raw)
     }
 
+    /// Parses and validates an agent written in YAML (the same fields as JSON), and trains it.
+    pub fn from_yaml(text: &str) -> Result<Agent, AgentError> {
+        let raw: RawAgent = serde_saphyr::from_str(text).map_err(|e| {
+            let location = e.location();
+            AgentError::Syntax {
+                line: location.as_ref().map_or(0, |l| l.line() as usize),
+                column: location.as_ref().map_or(0, |l| l.column() as usize),
+                message: e.to_string().lines().next().unwrap_or_default().to_owned(),
+            }
+        })?;
+        let mut agent = Self::validate(raw)?;
+        agent.classifier = IntentClassifier::train(agent.training_examples()).with_fingerprint(agent.fingerprint());
+        Ok(agent)
+    }
+
     /// `(intent index, phrase)` pairs the classifier learns from.
     pub fn training_examples(&self) -> Vec<(usize, &str)> {
         self.intents
@@ -515,6 +530,29 @@ mod tests {
         let changed = MINIMAL.replace("[\"hello\"]", "[\"hello\", \"hey\"]");
         let err = Agent::from_json_with_model(&changed, &model).unwrap_err();
         assert!(err.to_string().starts_with("model: the model was trained on other intents"), "{err}");
+    }
+
+    const MINIMAL_YAML: &str = "name: t
+fallback: ['?']
+webhook_error: ['!']
+intents:
+  - name: Hi
+    training_phrases: [hello, hi there]
+    responses: [Hello!]
+";
+
+    #[test]
+    fn yaml_agents_read_like_json_ones() {
+        let agent = Agent::from_yaml(MINIMAL_YAML).unwrap();
+        assert_eq!(agent.intent("Hi").unwrap().responses, vec!["Hello!"]);
+        assert_eq!(
+            agent.fingerprint(),
+            Agent::from_json(&MINIMAL.replace("[\"hello\"]", "[\"hello\", \"hi there\"]")).unwrap().fingerprint()
+        );
+        let err = Agent::from_yaml(&MINIMAL_YAML.replace("responses:", "responsez:")).unwrap_err();
+        let AgentError::Syntax { line, message, .. } = &err else { panic!("{err:?}") };
+        assert!(message.contains("responsez"), "{message}");
+        assert!((5..=7).contains(line), "line {line}: {message}");
     }
 
     #[test]

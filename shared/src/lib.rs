@@ -34,6 +34,7 @@
 pub mod agent;
 pub mod dialog;
 pub mod entity;
+pub mod import;
 pub mod nlu;
 pub mod protocol;
 pub mod webhook;

@@ -5,7 +5,11 @@
 //! switchboard train <agent.json> -o <model.bin>
 //! switchboard test <agent.json> [--folds 5] [--misclassified <out.json>]
 //! switchboard test-conversations <dir> --agent <agent.json>
+//! switchboard import cx <intent.json>... --webhook <url> -o <agent.json>
+//! switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>
 //! ```
+//!
+//! Agent files ending in `.yaml` or `.yml` are read as YAML, others as JSON.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -17,7 +21,9 @@ const USAGE: &str = "usage:
   switchboard validate <agent.json>
   switchboard train <agent.json> -o <model.bin>
   switchboard test <agent.json> [--folds 5] [--misclassified <out.json>]
-  switchboard test-conversations <dir> --agent <agent.json>";
+  switchboard test-conversations <dir> --agent <agent.json>
+  switchboard import cx <intent.json>... --webhook <url> -o <agent.json>
+  switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>";
 
 mod crossval;
 
@@ -73,6 +79,35 @@ fn run(args: Vec<String>) -> Result<bool> {
             }
             Ok(true)
         }
+        Some("import") => {
+            let webhook = flag(&args, "--webhook")
+                .context("--webhook <url> is required: imported intents are fulfilled by it")?;
+            let out = flag(&args, "-o").context(USAGE)?;
+            let inputs: Vec<&String> = args[2..]
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| {
+                    !a.starts_with('-') && (*i == 0 || !["--webhook", "-o"].contains(&args[2 + i - 1].as_str()))
+                })
+                .map(|(_, a)| a)
+                .collect();
+            let read = |f: &String| std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"));
+            let name = Path::new(out).file_stem().map_or("imported".into(), |s| s.to_string_lossy().into_owned());
+            let text = match args.get(1).map(String::as_str) {
+                Some("cx") => {
+                    let files = inputs.iter().map(|f| Ok(((*f).clone(), read(f)?))).collect::<Result<Vec<_>>>()?;
+                    switchboard_dialog::import::from_cx(&name, webhook, &files)?
+                }
+                Some("rasa") => {
+                    let file = inputs.first().context(USAGE)?;
+                    switchboard_dialog::import::from_rasa(&name, webhook, file, &read(file)?)?
+                }
+                _ => bail!("{USAGE}"),
+            };
+            std::fs::write(out, text).with_context(|| format!("cannot write {out}"))?;
+            println!("{out}: written from {} file(s); check it with `switchboard validate {out}`", inputs.len());
+            Ok(true)
+        }
         Some("test-conversations") => {
             let dir = PathBuf::from(args.get(1).context(USAGE)?);
             let agent_path = flag(&args, "--agent").context(USAGE)?;
@@ -90,7 +125,9 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a String> {
 /// Reads and validates an agent, naming the file in errors.
 fn load(path: &Path) -> Result<Agent> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Agent::from_json(&text).with_context(|| format!("{}: invalid agent", path.display()))
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let agent = if yaml { Agent::from_yaml(&text) } else { Agent::from_json(&text) };
+    agent.with_context(|| format!("{}: invalid agent", path.display()))
 }
 
 fn test_conversations(agent: &Agent, dir: &Path) -> Result<bool> {
