@@ -49,6 +49,8 @@ struct RawAgent {
     handoff: Option<RawHandoff>,
     #[serde(default)]
     entities: BTreeMap<String, RawEntity>,
+    #[serde(default)]
+    flows: BTreeMap<String, crate::flow::RawFlow>,
     intents: Vec<RawIntent>,
 }
 
@@ -116,6 +118,10 @@ struct RawIntent {
     fulfillment: Option<RawFulfillment>,
     #[serde(default)]
     handoff: bool,
+    #[serde(default)]
+    flow: Option<String>,
+    #[serde(default)]
+    in_flows_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +178,8 @@ pub struct Agent {
     pub handoff: Option<Handoff>,
     /// Intents, in file order.
     pub intents: Vec<Intent>,
+    /// Multi-step flows by name.
+    pub flows: BTreeMap<String, crate::flow::Flow>,
     pub(crate) classifier: IntentClassifier,
 }
 
@@ -209,6 +217,10 @@ pub struct Intent {
     pub fulfillment: Option<Fulfillment>,
     /// Matching this intent hands the conversation to a human ("talk to a person").
     pub handoff: bool,
+    /// Matching this intent starts this flow.
+    pub flow: Option<String>,
+    /// Only flow routes listen for this intent ("yes", "no"); elsewhere it matches nothing.
+    pub in_flows_only: bool,
 }
 
 /// A value the intent needs, filled from the user's words (slot filling).
@@ -475,7 +487,16 @@ impl Agent {
                     format!("intent '{}' hands off, but the agent has no 'handoff' section", intent.name),
                 );
             }
-            if fulfillment.is_none() && intent.responses.is_empty() && !intent.handoff {
+            if let Some(flow) = intent.flow.as_ref().filter(|f| !raw.flows.contains_key(*f)) {
+                let known: Vec<&str> = raw.flows.keys().map(String::as_str).collect();
+                return invalid(
+                    format!("{at}.flow"),
+                    format!("unknown flow '{flow}'; expected one of [{}]", known.join(", ")),
+                );
+            }
+            let answers =
+                fulfillment.is_some() || !intent.responses.is_empty() || intent.handoff || intent.flow.is_some();
+            if !answers && !intent.in_flows_only {
                 return invalid(
                     format!("{at}.responses"),
                     format!("intent '{}' has neither responses nor a fulfillment", intent.name),
@@ -488,7 +509,17 @@ impl Agent {
                 responses: intent.responses,
                 fulfillment,
                 handoff: intent.handoff,
+                flow: intent.flow,
+                in_flows_only: intent.in_flows_only,
             });
+        }
+        let intent_names: Vec<&str> = intents.iter().map(|i| i.name.as_str()).collect();
+        let mut flows = BTreeMap::new();
+        for (name, flow) in raw.flows {
+            let flow = flow
+                .validate(&name, &intent_names, handoff.is_some())
+                .map_err(|(field, message)| AgentError::Invalid { field, message })?;
+            flows.insert(name, flow);
         }
         let webhooks = raw
             .webhooks
@@ -505,6 +536,7 @@ impl Agent {
             webhooks,
             handoff,
             intents,
+            flows,
             classifier: IntentClassifier::default(),
         })
     }

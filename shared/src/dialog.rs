@@ -11,6 +11,7 @@
 
 use crate::agent::{Agent, Handoff, Intent};
 use crate::entity::{Date, EntityMatch};
+use crate::flow::FlowPosition;
 use crate::webhook::{
     FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
     WebhookRequest, WebhookResponse,
@@ -34,6 +35,9 @@ pub struct DialogState {
     /// Consecutive utterances that matched nothing.
     #[serde(default)]
     pub no_match_count: u32,
+    /// The page of the flow in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowPosition>,
 }
 
 /// An intent in progress (a form in Dialogflow CX terms).
@@ -198,6 +202,11 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         .filter(|c| c.confidence >= agent.confidence_threshold)
         .map(|c| (&agent.intents[c.intent], c.confidence));
 
+    if follow_flow(agent, &mut turn, classified) {
+        return turn;
+    }
+    // Outside a flow, flow-only intents ("yes", "no") mean nothing.
+    let classified = classified.filter(|(intent, _)| !intent.in_flows_only);
     if correct(agent, &mut turn, classified.map(|(i, _)| i), text, today) {
         return turn;
     }
@@ -236,6 +245,13 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         hand_off(&mut turn, handoff, HandoffReason::Requested { intent: intent.name.clone() });
         return turn;
     }
+    if let Some(flow) = intent.flow.as_ref().and_then(|f| agent.flows.get(f).map(|def| (f, def))) {
+        turn.state.active = None;
+        let parameters = turn.state.parameters.clone();
+        turn.messages.extend(intent.responses.iter().map(|r| Reply { text: render(r, &parameters) }));
+        enter_page(agent, &mut turn, flow.0, &flow.1.start);
+        return turn;
+    }
     let mut active = ActiveIntent {
         intent: intent.name.clone(),
         confidence,
@@ -249,6 +265,52 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     turn.state.active = Some(active);
     advance(agent, intent, &mut turn, text);
     turn
+}
+
+/// Moves through the flow in progress; true when the utterance was handled by it.
+fn follow_flow(agent: &Agent, turn: &mut Turn, classified: Option<(&Intent, f32)>) -> bool {
+    let Some(position) = turn.state.flow.clone() else { return false };
+    let Some(page) = agent.flows.get(&position.flow).and_then(|f| f.pages.get(&position.page)) else {
+        // The agent changed under a stored conversation: leave the flow.
+        turn.state.flow = None;
+        return false;
+    };
+    let route = classified.and_then(|(intent, _)| page.routes.iter().find(|r| r.intent == intent.name));
+    match (route, classified) {
+        (Some(route), Some((intent, confidence))) => {
+            turn.state.no_match_count = 0;
+            turn.matched = Some(Match { intent: intent.name.clone(), confidence });
+            enter_page(agent, turn, &position.flow, &route.to);
+            true
+        }
+        (None, None) => {
+            // Not understood: the page asks again.
+            page.say.iter().for_each(|m| turn.say(m));
+            true
+        }
+        (None, Some((intent, _))) if intent.in_flows_only => {
+            page.say.iter().for_each(|m| turn.say(m));
+            true
+        }
+        // Another intent: leave the flow and serve it.
+        _ => {
+            turn.state.flow = None;
+            false
+        }
+    }
+}
+
+fn enter_page(agent: &Agent, turn: &mut Turn, flow: &str, page_name: &str) {
+    let page = &agent.flows[flow].pages[page_name];
+    page.say.iter().for_each(|m| turn.say(m));
+    turn.state.flow = Some(FlowPosition { flow: flow.to_owned(), page: page_name.to_owned() });
+    if page.end || page.handoff {
+        turn.state.flow = None;
+    }
+    if page.handoff {
+        let handoff = agent.handoff.as_ref().expect("validation: handoff pages need the agent's handoff section");
+        hand_off(turn, handoff, HandoffReason::Requested { intent: format!("{flow}/{page_name}") });
+    }
 }
 
 /// Words that open a correction: "no, it's 654321", "actually 42", "I meant 7".
@@ -266,7 +328,9 @@ fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &s
     else {
         return false;
     };
-    if !cued || classified.is_some_and(|i| i.name != name) {
+    // An intent with parameters of its own is a new request; a bare "no" (an intent without
+    // parameters) does not stop a correction.
+    if !cued || classified.is_some_and(|i| i.name != name && !i.parameters.is_empty()) {
         return false;
     }
     let Some(intent) = agent.intent(&name) else { return false };

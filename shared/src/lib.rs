@@ -34,6 +34,7 @@
 pub mod agent;
 pub mod dialog;
 pub mod entity;
+pub mod flow;
 pub mod import;
 pub mod nlu;
 pub mod protocol;
