@@ -4,7 +4,7 @@
 //! and it carries its trained classifier. The raw file structs stay private.
 
 use crate::entity::{EntityType, ListEntity, ListEntry};
-use crate::nlu::IntentClassifier;
+use crate::nlu::{IntentClassifier, SlotTagger, TaggedPhrase, TaggerOptions, annotate};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -181,6 +181,8 @@ pub struct Agent {
     /// Multi-step flows by name.
     pub flows: BTreeMap<String, crate::flow::Flow>,
     pub(crate) classifier: IntentClassifier,
+    /// Learned from annotated training phrases; fills free-form (`@sys.any`) parameters.
+    pub(crate) tagger: Option<SlotTagger>,
 }
 
 /// How and when the agent hands a conversation to a human.
@@ -409,6 +411,7 @@ impl Agent {
             };
             entities.insert(name, entity);
         }
+        let mut tagged: Vec<TaggedPhrase> = Vec::new();
         let mut names = HashSet::new();
         let mut intents = Vec::with_capacity(raw.intents.len());
         for (i, intent) in raw.intents.into_iter().enumerate() {
@@ -502,9 +505,30 @@ impl Agent {
                     format!("intent '{}' has neither responses nor a fulfillment", intent.name),
                 );
             }
+            let mut phrases = Vec::with_capacity(intent.training_phrases.len());
+            for (j, phrase) in intent.training_phrases.iter().enumerate() {
+                let annotated = annotate::parse(phrase);
+                if let Some((_, _, name)) =
+                    annotated.spans.iter().find(|(_, _, n)| !parameters.iter().any(|p| &p.name == n))
+                {
+                    return invalid(
+                        format!("{at}.training_phrases[{j}]"),
+                        format!("annotation names unknown parameter '{name}' of intent '{}'", intent.name),
+                    );
+                }
+                if !annotated.spans.is_empty() {
+                    let words = annotate::words(&annotated.plain);
+                    tagged.push(TaggedPhrase {
+                        context: intent.name.clone(),
+                        tags: annotate::bio(&words, &annotated.spans),
+                        words: words.iter().map(|(a, b)| annotated.plain[*a..*b].to_owned()).collect(),
+                    });
+                }
+                phrases.push(annotated.plain);
+            }
             intents.push(Intent {
                 name: intent.name,
-                training_phrases: intent.training_phrases,
+                training_phrases: phrases,
                 parameters,
                 responses: intent.responses,
                 fulfillment,
@@ -538,6 +562,7 @@ impl Agent {
             intents,
             flows,
             classifier: IntentClassifier::default(),
+            tagger: (!tagged.is_empty()).then(|| SlotTagger::train(&tagged, &TaggerOptions::default())),
         })
     }
 }

@@ -10,7 +10,7 @@
 //! Nothing here reads a clock, a network or a random source: the same inputs give the same turn.
 
 use crate::agent::{Agent, Handoff, Intent};
-use crate::entity::{Date, EntityMatch};
+use crate::entity::{Date, EntityMatch, EntityType};
 use crate::flow::FlowPosition;
 use crate::webhook::{
     FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
@@ -219,7 +219,7 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
             if !filled {
                 active.prompts_given += 1;
             }
-            fill_other_slots(intent, active, text, today);
+            fill_other_slots(agent, intent, active, text, today);
             advance(agent, intent, &mut turn, text);
             return turn;
         }
@@ -261,7 +261,7 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         awaiting_webhook: false,
         rejected: None,
     };
-    fill_other_slots(intent, &mut active, text, today);
+    fill_other_slots(agent, intent, &mut active, text, today);
     turn.state.active = Some(active);
     advance(agent, intent, &mut turn, text);
     turn
@@ -391,9 +391,20 @@ fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str,
 }
 
 /// Fills still-empty parameters from entities in the utterance, each entity used once.
-fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str, today: Option<Date>) {
+fn fill_other_slots(agent: &Agent, intent: &Intent, active: &mut ActiveIntent, text: &str, today: Option<Date>) {
     let mut used: Vec<(usize, usize)> = Vec::new();
     for param in &intent.parameters {
+        if matches!(param.entity, EntityType::Any) {
+            // Free-form values come from the tagger (learned from annotated phrases), never
+            // from the whole utterance: "book a table" is not a name.
+            if !active.slots.contains_key(&param.name)
+                && let Some(m) = tagged_value(agent, intent, &param.name, text)
+            {
+                used.push((m.start, m.end));
+                active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
+            }
+            continue;
+        }
         if let Some(v) = active.slots.get(&param.name) {
             used.extend(
                 param
@@ -416,6 +427,18 @@ fn fill_other_slots(intent: &Intent, active: &mut ActiveIntent, text: &str, toda
             active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
         }
     }
+}
+
+/// The span the slot tagger labels `parameter` in `text`, if any.
+fn tagged_value(agent: &Agent, intent: &Intent, parameter: &str, text: &str) -> Option<EntityMatch> {
+    let tagger = agent.tagger.as_ref()?;
+    let words = crate::nlu::annotate::words(text);
+    let strings: Vec<String> = words.iter().map(|(a, b)| text[*a..*b].to_owned()).collect();
+    let tags = tagger.tag(&intent.name, &strings);
+    let (_, first, last) = crate::nlu::tagger::spans(&tags).into_iter().find(|(label, _, _)| label == parameter)?;
+    let (start, end) = (words[first].0, words[last - 1].1);
+    let original = text[start..end].to_owned();
+    Some(EntityMatch { start, end, value: Value::String(original.clone()), original })
 }
 
 /// Prompts for the next missing mandatory parameter, or completes the intent.

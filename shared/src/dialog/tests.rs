@@ -316,3 +316,36 @@ fn validation_rejects_out_of_range_values_with_its_message() {
     let ok = say(&agent, &words.state, "3");
     assert_eq!(texts(&ok), ["Booked 3."]);
 }
+
+#[test]
+fn free_form_parameters_come_from_the_tagger_not_the_whole_utterance() {
+    let agent = Agent::from_json(
+        r#"{"name": "x", "fallback": ["?"], "webhook_error": ["!"],
+            "intents": [{"name": "BookTable",
+              "training_phrases": ["book a table for [Anna](name)", "reserve a table for [John Smith](name) please",
+                                   "table for [Maria](name)", "a table for [Li Wei](name) tonight", "book a table",
+                                   "I need a table for [Sam](name)", "reserve a table"],
+              "parameters": [{"name": "name", "entity": "@sys.any", "mandatory": true, "prompts": ["Under which name?"]}],
+              "responses": ["Table booked for $name."]}]}"#,
+    )
+    .unwrap();
+    let direct = say(&agent, &DialogState::default(), "book a table for Peter");
+    assert_eq!(texts(&direct), ["Table booked for Peter."]);
+    let asked = say(&agent, &DialogState::default(), "book a table");
+    assert_eq!(texts(&asked), ["Under which name?"], "the utterance itself is not the name");
+    let answered = say(&agent, &asked.state, "Lucy Brown");
+    assert_eq!(texts(&answered), ["Table booked for Lucy Brown."]);
+}
+
+#[test]
+fn annotations_must_name_a_parameter_of_the_intent() {
+    let err = Agent::from_json(
+        r#"{"name": "x", "fallback": ["?"], "webhook_error": ["!"],
+            "intents": [{"name": "A", "training_phrases": ["hi", "for [Bo](nmae)"], "responses": ["ok"]}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "intents[0].training_phrases[1]: annotation names unknown parameter 'nmae' of intent 'A'"
+    );
+}

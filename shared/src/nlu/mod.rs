@@ -1,6 +1,7 @@
 //! Language understanding: text normalisation and features ([`text`]), the intent
 //! classifier ([`classifier`]) and the slot tagger ([`tagger`]).
 
+pub mod annotate;
 pub mod classifier;
 pub mod tagger;
 pub mod text;
