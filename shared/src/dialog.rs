@@ -191,9 +191,9 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         }
         UserInput::Text { text, today } => (text.trim(), *today),
     };
-    // A webhook outcome that never came back (the host failed between step and resume)
-    // must not wedge the conversation.
-    if turn.state.active.as_ref().is_some_and(|a| a.awaiting_webhook) {
+    // A webhook outcome that never came back (the host failed between step and resume), or an
+    // intent that a newer version of the agent no longer has, must not wedge the conversation.
+    if turn.state.active.as_ref().is_some_and(|a| a.awaiting_webhook || agent.intent(&a.intent).is_none()) {
         turn.state.active = None;
     }
     let classified = agent
@@ -212,7 +212,7 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     }
 
     if let Some(active) = turn.state.active.as_mut() {
-        let intent = agent.intent(&active.intent).expect("state refers to an intent of this agent");
+        let intent = agent.intent(&active.intent).expect("frames of unknown intents were dropped above");
         let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text, today));
         let switches = classified.is_some_and(|(other, _)| other.name != intent.name);
         if filled || !switches {

@@ -349,3 +349,17 @@ fn annotations_must_name_a_parameter_of_the_intent() {
         "intents[0].training_phrases[1]: annotation names unknown parameter 'nmae' of intent 'A'"
     );
 }
+
+#[test]
+fn state_from_an_older_agent_does_not_break_the_conversation() {
+    let agent = agent();
+    let mut state = say(&agent, &DialogState::default(), "track order").state;
+    state.active.as_mut().unwrap().intent = "RenamedSinceThen".into();
+    state.last_intent = Some("RenamedSinceThen".into());
+    state.flow = Some(FlowPosition { flow: "gone".into(), page: "nowhere".into() });
+    let turn = say(&agent, &state, "no, 42");
+    assert_eq!(texts(&turn), ["Sorry, I didn't get that."]);
+    assert_eq!(turn.state.active, None);
+    assert_eq!(turn.state.flow, None);
+    assert_eq!(texts(&say(&agent, &turn.state, "where is order 42")), ["Looking up order 42."]);
+}
