@@ -107,7 +107,7 @@ impl IntentClassifier {
         let mut rng = options.seed | 1;
         let mut scores = vec![0f32; width];
         for epoch in 0..options.epochs {
-            shuffle(&mut order, &mut rng);
+            super::shuffle(&mut order, &mut rng);
             let lr = options.learning_rate / (1.0 + epoch as f32);
             for &i in &order {
                 let (y, x) = &data[i];
@@ -351,17 +351,6 @@ fn softmax(scores: &mut [f32]) {
         sum += *s;
     }
     scores.iter_mut().for_each(|s| *s /= sum);
-}
-
-/// Fisher-Yates with xorshift64: deterministic, no dependency.
-fn shuffle(items: &mut [usize], state: &mut u64) {
-    for i in (1..items.len()).rev() {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        let j = (*state % (i as u64 + 1)) as usize;
-        items.swap(i, j);
-    }
 }
 
 #[cfg(test)]

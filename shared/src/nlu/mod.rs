@@ -9,3 +9,14 @@ pub mod text;
 pub use classifier::{Classification, IntentClassifier, ModelError, TrainingOptions};
 pub use tagger::{SlotTagger, TaggedPhrase, TaggerOptions};
 pub use text::tokens;
+
+/// Fisher-Yates with xorshift64: deterministic training order, no dependency.
+pub(crate) fn shuffle(items: &mut [usize], state: &mut u64) {
+    for i in (1..items.len()).rev() {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        let j = (*state % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}

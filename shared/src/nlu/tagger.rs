@@ -120,7 +120,7 @@ impl SlotTagger {
         let mut order: Vec<usize> = (0..data.len()).collect();
         let mut rng = options.seed | 1;
         for _ in 0..options.epochs {
-            shuffle(&mut order, &mut rng);
+            super::shuffle(&mut order, &mut rng);
             for &k in &order {
                 let (feats, gold) = &data[k];
                 let guess = model.viterbi(feats);
@@ -237,16 +237,6 @@ pub fn spans<S: AsRef<str>>(tags: &[S]) -> Vec<(String, usize, usize)> {
         out.push((l, start, tags.len()));
     }
     out
-}
-
-fn shuffle(items: &mut [usize], state: &mut u64) {
-    for i in (1..items.len()).rev() {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        let j = (*state % (i as u64 + 1)) as usize;
-        items.swap(i, j);
-    }
 }
 
 #[cfg(test)]
