@@ -292,9 +292,7 @@ pub struct Fulfillment {
 impl Agent {
     /// Parses and validates an agent file, and trains its classifier.
     pub fn from_json(text: &str) -> Result<Agent, AgentError> {
-        let mut agent = Self::parse(text)?;
-        agent.classifier = IntentClassifier::train(agent.training_examples()).with_fingerprint(agent.fingerprint());
-        Ok(agent)
+        Ok(Self::parse(text)?.trained())
     }
 
     /// Parses and validates an agent file and loads its classifier from a model written by
@@ -311,6 +309,12 @@ impl Agent {
         }
         agent.classifier = classifier;
         Ok(agent)
+    }
+
+    /// The agent with its classifier trained on its own phrases.
+    fn trained(mut self) -> Agent {
+        self.classifier = IntentClassifier::train(self.training_examples()).with_fingerprint(self.fingerprint());
+        self
     }
 
     fn parse(text: &str) -> Result<Agent, AgentError> {
@@ -332,9 +336,7 @@ impl Agent {
                 message: e.to_string().lines().next().unwrap_or_default().to_owned(),
             }
         })?;
-        let mut agent = Self::validate(raw)?;
-        agent.classifier = IntentClassifier::train(agent.training_examples()).with_fingerprint(agent.fingerprint());
-        Ok(agent)
+        Ok(Self::validate(raw)?.trained())
     }
 
     /// `(intent index, phrase)` pairs the classifier learns from.

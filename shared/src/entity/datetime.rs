@@ -140,28 +140,9 @@ fn small_number(word: &str) -> Option<i64> {
     word.parse().ok().or_else(|| words.iter().position(|w| *w == word).map(|i| i.max(1) as i64))
 }
 
-/// Words of `text` with their byte spans, lowercased; `-` kept inside words (ISO dates).
-fn words(text: &str) -> Vec<(usize, usize, String)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-        let inside = c.is_alphanumeric() || (c == '-' && start.is_some());
-        match (inside, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                let w = text[s..i].trim_end_matches('-');
-                out.push((s, s + w.len(), w.to_lowercase()));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Dates in `text`, relative ones resolved against `today`.
 pub(super) fn dates(text: &str, today: Option<Date>) -> Vec<EntityMatch> {
-    let w = words(text);
+    let w = super::word_spans(text, &['-']);
     let mut found = Vec::new();
     let mut i = 0;
     while i < w.len() {

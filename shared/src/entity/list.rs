@@ -24,23 +24,6 @@ pub struct ListEntity {
     pub fuzzy: bool,
 }
 
-/// Word spans of `text`: (start, end, lowercase word).
-fn words(text: &str) -> Vec<(usize, usize, String)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push((s, i, text[s..i].to_lowercase()));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Optimal string alignment distance (Damerau-Levenshtein with adjacent swaps), capped.
 fn distance(a: &str, b: &str, cap: usize) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
@@ -77,7 +60,7 @@ impl ListEntity {
 
     /// Every non-overlapping match, longest synonym first at each position.
     pub fn find_all(&self, text: &str) -> Vec<EntityMatch> {
-        let spans = words(text);
+        let spans = super::word_spans(text, &[]);
         let mut candidates: Vec<(Vec<String>, &str)> = Vec::new();
         for entry in &self.entries {
             for phrase in std::iter::once(&entry.value).chain(&entry.synonyms) {

@@ -116,3 +116,23 @@ impl EntityType {
         }
     }
 }
+
+/// Lowercased word spans `(start, end, word)`: runs of alphanumeric characters, which may also
+/// hold `joiners` inside a word (`2026-12-01` with `-`); a trailing joiner is not part of it.
+fn word_spans(text: &str, joiners: &[char]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        let inside = c.is_alphanumeric() || (start.is_some() && joiners.contains(&c));
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let word = text[s..i].trim_end_matches(|c| joiners.contains(&c));
+                out.push((s, s + word.len(), word.to_lowercase()));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
