@@ -18,6 +18,9 @@ use switchboard_dialog::dialog::{self, DialogState, Effect, Reply, Turn, UserInp
 use switchboard_dialog::entity::Date;
 use switchboard_dialog::protocol::{ConversationCreated, Message, Role};
 
+/// The channel this API speaks for; relays of other channels render for their own.
+const CHANNEL: &str = "web";
+
 /// Longest user message accepted, in characters (the web channel's limit).
 pub const MAX_TEXT_CHARS: usize = 10_000;
 
@@ -94,7 +97,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         let turn = dialog::step(self.agent, &context.dialog, &UserInput::Welcome);
         let mut history = Vec::new();
         for reply in turn.messages {
-            history.push(self.message(&mut context, Role::Bot, reply.text));
+            history.push(self.message(&mut context, Role::Bot, reply.for_channel(CHANNEL)));
         }
         context.dialog = turn.state;
         self.save(&user, &context, &history).await?;
@@ -145,7 +148,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         let mut context = self.open_context(conversation, user).await?;
         let mut history = self.load_history(conversation).await?;
         let started = self.clock.now_ms();
-        history.push(self.message(&mut context, Role::User, text.to_owned()));
+        let user_message = history.len();
+        history.push(self.message(&mut context, Role::User, Reply::text(text)));
 
         let mut logs = Vec::new();
         let today = Date::from_unix_ms(started);
@@ -153,13 +157,15 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         let matched = first.matched.clone();
         let mut replies = Vec::new();
         let last = self.run_effects(first, conversation, &mut replies, &mut logs).await;
-        context.dialog = last.state;
+        // Values of `redact` parameters live for this turn only: never in KV, never in logs.
+        context.dialog = last.state.without_redacted(self.agent);
+        history[user_message].text = last.mask(text);
 
         let mut exchange = Exchange { messages: Vec::new(), logs };
         for reply in replies {
-            let message = self.message(&mut context, Role::Bot, reply.text);
-            history.push(message.clone());
-            exchange.messages.push(message);
+            let message = self.message(&mut context, Role::Bot, reply.for_channel(CHANNEL));
+            exchange.messages.push(message.clone());
+            history.push(Message { text: last.mask(&message.text), ..message });
         }
         context.updated_ms = self.clock.now_ms();
         self.save(user, &context, &history).await?;
@@ -201,6 +207,9 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
                         serde_json::json!({ "event": "handoff", "conversation": conversation.as_str(), "reason": format!("{reason:?}") })
                             .to_string(),
                     ),
+                    Effect::EndSession => logs.push(
+                        serde_json::json!({ "event": "end_session", "conversation": conversation.as_str() }).to_string(),
+                    ),
                 }
             }
             let Some((name, mut request)) = webhook else { break };
@@ -227,9 +236,16 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         }
     }
 
-    fn message(&self, context: &mut UserContext, role: Role, text: String) -> Message {
+    fn message(&self, context: &mut UserContext, role: Role, reply: Reply) -> Message {
         context.last_seq += 1;
-        Message { id: format!("m{}", context.last_seq), role, text, ts: self.clock.now_ms() }
+        Message {
+            id: format!("m{}", context.last_seq),
+            role,
+            text: reply.text,
+            quick_replies: reply.quick_replies,
+            cards: reply.cards,
+            ts: self.clock.now_ms(),
+        }
     }
 
     async fn load_context(&self, user: &UserId) -> Result<Option<UserContext>, ApiError> {

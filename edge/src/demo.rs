@@ -41,7 +41,7 @@ fn unknown_order(n: i64) -> WebhookResponse {
 fn reply(text: String, session_info: Option<SessionInfo>) -> WebhookResponse {
     WebhookResponse {
         fulfillment_response: Some(FulfillmentResponse {
-            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text] }), payload: None }],
+            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text] }), ..Default::default() }],
             merge_behavior: MergeBehavior::Append,
         }),
         session_info,

@@ -1,11 +1,16 @@
 //! Flows: multi-step conversations as pages joined by routes (Dialogflow CX's pages, reduced).
 //!
 //! An intent with `"flow": "<name>"` starts the flow at its `start` page. Each page says its
-//! messages; the user's next utterance follows the route whose intent it matches (`yes` → the
-//! next check). A page ends the flow (`end`) or hands off (`handoff`); a page without routes
-//! must do one of these. Another intent leaves the flow; an utterance that matches no route
-//! hears the page again.
+//! messages; then routes are tried in order. A route fires on an intent (`intent: Yes`), on a
+//! condition over the session parameters (`condition: "$bulb = led"`), on both, or on an event
+//! (`event: no-match` / `no-input`) once the page's own handlers are used up. Condition-only
+//! routes are also tried on entering the page, so a page can branch without asking anything.
+//! A page ends the flow (`end`) or hands off (`handoff`); a page without routes must do one of
+//! these. Another intent leaves the flow; an utterance that matches no route hears the page's
+//! `no_match` handlers in turn (`no-match-1..N`), then the event route, then escalation.
 
+use crate::condition::Condition;
+use crate::response::{RawResponse, Response, validate_all};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,22 +27,40 @@ pub struct Flow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// Messages said on entering the page.
-    pub say: Vec<String>,
-    /// Where each intent leads.
+    pub say: Vec<Response>,
+    /// Where the conversation goes next, tried in order.
     pub routes: Vec<Route>,
+    /// Said on the 1st, 2nd, … utterance that no route takes (then the `no-match` route).
+    pub no_match: Vec<Response>,
+    /// Said on the 1st, 2nd, … silence (voice) (then the `no-input` route).
+    pub no_input: Vec<Response>,
     /// The flow ends here.
     pub end: bool,
     /// The conversation is handed to a human here.
     pub handoff: bool,
 }
 
-/// `intent` → `to`.
+/// A transition: when it fires and where it leads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
-    /// The intent the user's utterance must match.
-    pub intent: String,
+    /// The intent the user's utterance must match, if any.
+    pub intent: Option<String>,
+    /// A condition on the session parameters that must hold, if any.
+    pub condition: Option<Condition>,
+    /// An event that fires the route instead of an utterance.
+    pub event: Option<Event>,
     /// The page it leads to.
     pub to: String,
+}
+
+/// Events a route can listen for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Event {
+    /// An utterance no route took, after the page's `no_match` handlers.
+    NoMatch,
+    /// Silence, after the page's `no_input` handlers.
+    NoInput,
 }
 
 /// Where a conversation stands in a flow (stored in the dialog state).
@@ -60,9 +83,13 @@ pub(crate) struct RawFlow {
 #[serde(deny_unknown_fields)]
 struct RawPage {
     #[serde(default)]
-    say: Vec<String>,
+    say: Vec<RawResponse>,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    #[serde(default)]
+    no_match: Vec<RawResponse>,
+    #[serde(default)]
+    no_input: Vec<RawResponse>,
     #[serde(default)]
     end: bool,
     #[serde(default)]
@@ -72,7 +99,12 @@ struct RawPage {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
-    intent: String,
+    #[serde(default)]
+    intent: Option<String>,
+    #[serde(default)]
+    condition: Option<String>,
+    #[serde(default)]
+    event: Option<Event>,
     to: String,
 }
 
@@ -94,12 +126,36 @@ impl RawFlow {
             }
             let mut routes = Vec::new();
             for (i, r) in page.routes.into_iter().enumerate() {
-                if !intents.contains(&r.intent.as_str()) {
-                    return Err((format!("{at}.routes[{i}].intent"), format!("unknown intent '{}'", r.intent)));
+                let at = format!("{at}.routes[{i}]");
+                if let Some(intent) = r.intent.as_ref().filter(|i| !intents.contains(&i.as_str())) {
+                    return Err((format!("{at}.intent"), format!("unknown intent '{intent}'")));
                 }
-                routes.push(Route { intent: r.intent, to: r.to });
+                match (&r.intent, &r.condition, &r.event) {
+                    (None, None, None) => {
+                        return Err((at, "a route needs an 'intent', a 'condition' or an 'event'".into()));
+                    }
+                    (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                        return Err((format!("{at}.event"), "an event route takes no 'intent' or 'condition'".into()));
+                    }
+                    _ => {}
+                }
+                let condition = match r.condition.as_deref().map(Condition::parse).transpose() {
+                    Ok(c) => c,
+                    Err(e) => return Err((format!("{at}.condition"), e)),
+                };
+                routes.push(Route { intent: r.intent, condition, event: r.event, to: r.to });
             }
-            pages.insert(page_name, Page { say: page.say, routes, end: page.end, handoff: page.handoff });
+            pages.insert(
+                page_name,
+                Page {
+                    say: validate_all(page.say, &format!("{at}.say"))?,
+                    routes,
+                    no_match: validate_all(page.no_match, &format!("{at}.no_match"))?,
+                    no_input: validate_all(page.no_input, &format!("{at}.no_input"))?,
+                    end: page.end,
+                    handoff: page.handoff,
+                },
+            );
         }
         for (page_name, page) in &pages {
             for (i, r) in page.routes.iter().enumerate() {
@@ -144,6 +200,7 @@ mod tests {
             agent_with(r#"{"a": {"say": ["ok?"], "routes": [{"intent": "Yes", "to": "b"}]}, "b": {"end": true}}"#)
                 .unwrap();
         assert_eq!(agent.flows["fix"].pages["a"].routes[0].to, "b");
+        assert_eq!(agent.flows["fix"].pages["a"].say[0].first_text(), "ok?");
     }
 
     #[test]
@@ -161,6 +218,22 @@ mod tests {
             (r#"{"a": {"say": ["hm"]}}"#, "flows.fix.pages.a: a page without routes must 'end' or 'handoff'"),
             (r#"{"a": {"end": true}, "b": {"end": true}}"#, "flows.fix.pages.b: unreachable from the start page"),
             (r#"{"a": {"handoff": true}}"#, "flows.fix.pages.a.handoff: the agent has no 'handoff' section"),
+            (
+                r#"{"a": {"routes": [{"to": "a"}]}}"#,
+                "flows.fix.pages.a.routes[0]: a route needs an 'intent', a 'condition' or an 'event'",
+            ),
+            (
+                r#"{"a": {"routes": [{"condition": "$x >", "to": "a"}]}}"#,
+                "flows.fix.pages.a.routes[0].condition: the condition ends too early",
+            ),
+            (
+                r#"{"a": {"routes": [{"intent": "Yes", "event": "no-match", "to": "a"}]}}"#,
+                "flows.fix.pages.a.routes[0].event: an event route takes no 'intent' or 'condition'",
+            ),
+            (
+                r#"{"a": {"say": [{"txt": "x"}], "end": true}}"#,
+                "line 2, column 80: unknown field `txt`, expected one of `text`, `quick_replies`, `cards`, `channels`",
+            ),
         ];
         for (pages, expected) in cases {
             assert_eq!(agent_with(pages).unwrap_err(), expected, "{pages}");

@@ -32,10 +32,12 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod condition;
 pub mod dialog;
 pub mod entity;
 pub mod flow;
 pub mod import;
 pub mod nlu;
 pub mod protocol;
+pub mod response;
 pub mod webhook;

@@ -1,6 +1,7 @@
 //! The HTTP API's wire types, shared by the edge (which serves them) and the widget (which
 //! calls them), so the two cannot drift apart.
 
+pub use crate::response::{Card, CardButton, QuickReply};
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/conversations`: start a conversation, or resume the visitor's existing one.
@@ -61,6 +62,12 @@ pub struct Message {
     pub role: Role,
     /// Plain text.
     pub text: String,
+    /// Suggested answers (bot messages).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<QuickReply>,
+    /// Cards, a carousel when several (bot messages).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<Card>,
     /// When it was written, milliseconds since the Unix epoch.
     pub ts: u64,
 }

@@ -87,6 +87,17 @@ pub struct ResponseMessage {
     /// A custom payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+    /// Asks for a human agent; its metadata is passed on with the handoff.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "live_agent_handoff")]
+    pub live_agent_handoff: Option<LiveAgentHandoff>,
+}
+
+/// `liveAgentHandoff: { metadata }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LiveAgentHandoff {
+    /// Anything the webhook wants the human agent's system to receive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 /// `text: { text: [...] }`.
@@ -113,6 +124,10 @@ pub struct WebhookResponse {
     /// Custom payload (kept, not interpreted).
     #[serde(default)]
     pub payload: Option<Value>,
+    /// The page to go to next: `flow/page`, or a CX resource name ending in
+    /// `…/flows/<flow>/pages/<page>`.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "target_page")]
+    pub target_page: Option<String>,
 }
 
 /// `pageInfo` of a response: only the form's parameter states are read.
@@ -180,6 +195,22 @@ impl WebhookResponse {
             .filter(|p| p.state == "INVALID")
             .map(|p| p.display_name.as_str())
             .collect()
+    }
+
+    /// Whether a message asks for a human agent.
+    pub fn wants_live_agent(&self) -> bool {
+        self.fulfillment_response.iter().flat_map(|f| &f.messages).any(|m| m.live_agent_handoff.is_some())
+    }
+
+    /// `(flow, page)` of `targetPage`, in either accepted spelling.
+    pub fn target(&self) -> Option<(&str, &str)> {
+        let target = self.target_page.as_deref()?;
+        let parts: Vec<&str> = target.split('/').collect();
+        match parts.as_slice() {
+            [flow, page] => Some((flow, page)),
+            [.., "flows", flow, "pages", page] => Some((flow, page)),
+            _ => None,
+        }
     }
 
     /// The text lines to show, in order (the first variant of each text message).

@@ -43,7 +43,10 @@ fn webhook_request(turn: &Turn) -> &WebhookRequest {
 fn reply(text: &str) -> WebhookOutcome {
     WebhookOutcome::Replied(WebhookResponse {
         fulfillment_response: Some(FulfillmentResponse {
-            messages: vec![ResponseMessage { text: Some(TextMessage { text: vec![text.into()] }), payload: None }],
+            messages: vec![ResponseMessage {
+                text: Some(TextMessage { text: vec![text.into()] }),
+                ..Default::default()
+            }],
             merge_behavior: MergeBehavior::Append,
         }),
         ..WebhookResponse::default()
@@ -179,7 +182,10 @@ fn render_substitutes_known_parameters_only() {
     let mut p = Map::new();
     p.insert("n".into(), 5.into());
     p.insert("who".into(), "Ann".into());
-    assert_eq!(render("$who has $n items, $unknown and $ alone", &p), "Ann has 5 items, $unknown and $ alone");
+    assert_eq!(
+        crate::response::substitute("$who has $n items, $unknown and $ alone", &p),
+        "Ann has 5 items, $unknown and $ alone"
+    );
 }
 
 #[test]
@@ -362,4 +368,58 @@ fn state_from_an_older_agent_does_not_break_the_conversation() {
     assert_eq!(turn.state.active, None);
     assert_eq!(turn.state.flow, None);
     assert_eq!(texts(&say(&agent, &turn.state, "where is order 42")), ["Looking up order 42."]);
+}
+
+fn payment_agent() -> Agent {
+    Agent::from_yaml(
+        r#"
+name: pay
+fallback: ["?"]
+webhook_error: ["!"]
+webhooks: { pay: { url: "https://example.com/pay" } }
+entities:
+  card: { regex: "[0-9]{4}( ?[0-9]{4}){3}" }
+intents:
+  - name: Pay
+    training_phrases: ["I want to pay", "pay my bill", "pay with card"]
+    parameters:
+      - { name: email, entity: "@sys.email", mandatory: true, default_from: email, prompts: ["Your email?"] }
+      - { name: card, entity: "@card", mandatory: true, redact: true, prompts: ["Your card number?"] }
+    responses: ["Charging the card for $email."]
+    fulfillment: { webhook: pay, tag: charge }
+"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_parameter_defaults_from_the_users_profile() {
+    let agent = payment_agent();
+    let anonymous = say(&agent, &DialogState::default(), "I want to pay");
+    assert_eq!(texts(&anonymous), ["Your email?"]);
+    let mut known = DialogState::default();
+    known.profile.insert("email".into(), "ann@example.com".into());
+    let turn = say(&agent, &known, "I want to pay");
+    assert_eq!(texts(&turn), ["Your card number?"]);
+    // The profile is the host's to supply each turn, never part of the stored state.
+    assert!(!serde_json::to_string(&known).unwrap().contains("ann@example.com"));
+    assert_eq!(turn.state.active.unwrap().slots["email"].value, "ann@example.com");
+}
+
+#[test]
+fn redacted_values_reach_the_webhook_but_not_the_stored_state() {
+    let agent = payment_agent();
+    let mut state = DialogState::default();
+    state.profile.insert("email".into(), "ann@example.com".into());
+    let asked = say(&agent, &state, "pay my bill");
+    let turn = say(&agent, &asked.state, "it is 4111 1111 1111 1111 thanks");
+    let Effect::CallWebhook { request, .. } = &turn.effects[0] else { panic!("{:?}", turn.effects) };
+    assert_eq!(request.session_info.parameters["card"], "4111 1111 1111 1111");
+    assert_eq!(turn.redacted, ["4111 1111 1111 1111"]);
+    assert_eq!(turn.mask("it is 4111 1111 1111 1111 thanks"), "it is [redacted] thanks");
+    let done = resume(&agent, &turn.state, WebhookOutcome::Failed);
+    let stored = serde_json::to_string(&done.state.without_redacted(&agent)).unwrap();
+    assert!(!stored.contains("4111"), "{stored}");
+    assert!(stored.contains("ann@example.com"), "the email was filled and is not redacted: {stored}");
+    assert_eq!(done.redacted, ["4111 1111 1111 1111"]);
 }

@@ -7,18 +7,29 @@
 //!    [`Turn::replaces_earlier`], replaces) the first one's messages;
 //! 3. store the last turn's `state`.
 //!
+//! Before storing the state, a host drops what must never be stored with
+//! [`DialogState::without_redacted`] and masks logged text with [`Turn::mask`].
+//!
 //! Nothing here reads a clock, a network or a random source: the same inputs give the same turn.
 
 use crate::agent::{Agent, Handoff, Intent};
-use crate::entity::{Date, EntityMatch, EntityType};
+use crate::entity::Date;
 use crate::flow::FlowPosition;
+use crate::response::Response;
 use crate::webhook::{
     FulfillmentInfo, IntentInfo, IntentParameterValue, MergeBehavior, ResponseMessage, SessionInfo, TextMessage,
     WebhookRequest, WebhookResponse,
 };
+use flows::{Heard, enter_page, follow_flow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use slots::{correct, fill_other_slots, fill_slot};
 use std::collections::BTreeMap;
+
+pub use crate::response::Reply;
+
+mod flows;
+mod slots;
 
 /// Everything the engine remembers between turns; the host stores it as JSON.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -38,6 +49,35 @@ pub struct DialogState {
     /// The page of the flow in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<FlowPosition>,
+    /// Consecutive silences (voice).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub no_input_count: u32,
+    /// Inputs so far; rotates message variants.
+    #[serde(default)]
+    pub turns: u32,
+    /// What the host knows of the user (`name`, `email`, `phone`, …), read by parameters with
+    /// `default_from`. The host sets it before each step; it is never stored with the state.
+    #[serde(skip)]
+    pub profile: Map<String, Value>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl DialogState {
+    /// The state without the values of parameters marked `redact`: what a host may store.
+    pub fn without_redacted(&self, agent: &Agent) -> DialogState {
+        let mut state = self.clone();
+        for name in agent.redacted_parameters() {
+            state.parameters.remove(name);
+            if let Some(active) = state.active.as_mut() {
+                active.slots.remove(name);
+            }
+        }
+        state.profile = Map::new();
+        state
+    }
 }
 
 /// An intent in progress (a form in Dialogflow CX terms).
@@ -85,6 +125,8 @@ pub enum UserInput {
     },
     /// The conversation opened: the agent greets.
     Welcome,
+    /// The user said nothing (a voice channel's timeout).
+    NoInput,
 }
 
 impl UserInput {
@@ -97,13 +139,6 @@ impl UserInput {
     pub fn text_on(text: impl Into<String>, today: Date) -> Self {
         Self::Text { text: text.into(), today: Some(today) }
     }
-}
-
-/// A message from the agent to the user.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
-    /// Plain text.
-    pub text: String,
 }
 
 /// Work the host must do for the engine.
@@ -121,10 +156,13 @@ pub enum Effect {
         /// Why.
         reason: HandoffReason,
     },
+    /// The conversation is over (an intent marked `end_session` was served): the host may
+    /// record it as resolved and close the channel (hang up a call).
+    EndSession,
 }
 
 /// Why a conversation is handed to a human.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum HandoffReason {
     /// The user asked for a person (an intent marked `handoff`).
     Requested {
@@ -135,6 +173,16 @@ pub enum HandoffReason {
     RepeatedNoMatch {
         /// How many.
         count: u32,
+    },
+    /// This many silences in a row, after the no-input handlers.
+    RepeatedNoInput {
+        /// How many.
+        count: u32,
+    },
+    /// The fulfillment webhook asked for a human (`liveAgentHandoff`).
+    Fulfillment {
+        /// The webhook's metadata for the human agent's system.
+        metadata: Option<Value>,
     },
 }
 
@@ -169,46 +217,132 @@ pub struct Turn {
     pub matched: Option<Match>,
     /// The messages of this turn replace those of the turn that requested the webhook.
     pub replaces_earlier: bool,
+    /// The words of `redact` parameters known this turn: to be masked in anything stored or
+    /// logged ([`Turn::mask`]).
+    pub redacted: Vec<String>,
 }
 
 impl Turn {
     fn new(state: DialogState) -> Self {
-        Self { state, messages: Vec::new(), effects: Vec::new(), matched: None, replaces_earlier: false }
+        Self {
+            state,
+            messages: Vec::new(),
+            effects: Vec::new(),
+            matched: None,
+            replaces_earlier: false,
+            redacted: Vec::new(),
+        }
     }
 
-    fn say(&mut self, text: impl Into<String>) {
-        self.messages.push(Reply { text: text.into() });
+    /// Session parameters with the active intent's slots on top: what messages and conditions
+    /// see.
+    fn parameters(&self) -> Map<String, Value> {
+        let mut parameters = self.state.parameters.clone();
+        if let Some(active) = &self.state.active {
+            parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+        }
+        parameters
     }
+
+    fn say(&mut self, response: &Response) {
+        let reply = response.render(&self.parameters(), self.state.turns);
+        self.messages.push(reply);
+    }
+
+    /// `text` with the words of redacted parameters replaced by `[redacted]`.
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in self.redacted.iter().filter(|s| !s.is_empty()) {
+            out = out.replace(secret.as_str(), "[redacted]");
+        }
+        out
+    }
+
+    /// Collects the words of redacted parameters present in the state.
+    fn note_redactions(&mut self, agent: &Agent) {
+        for name in agent.redacted_parameters() {
+            if let Some(slot) = self.state.active.as_ref().and_then(|a| a.slots.get(name)) {
+                self.redacted.push(slot.original.clone());
+                self.redacted.push(value_text(&slot.value));
+            }
+            if let Some(value) = self.state.parameters.get(name) {
+                self.redacted.push(value_text(value));
+            }
+        }
+        self.redacted.sort();
+        self.redacted.dedup();
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// Runs one user input through the agent.
 pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     let mut turn = Turn::new(state.clone());
-    let (text, today) = match input {
-        UserInput::Welcome => {
-            agent.welcome.iter().for_each(|m| turn.say(m));
-            return turn;
-        }
-        UserInput::Text { text, today } => (text.trim(), *today),
-    };
+    if *input != UserInput::Welcome {
+        turn.state.turns = turn.state.turns.wrapping_add(1);
+    }
     // A webhook outcome that never came back (the host failed between step and resume), or an
     // intent that a newer version of the agent no longer has, must not wedge the conversation.
     if turn.state.active.as_ref().is_some_and(|a| a.awaiting_webhook || agent.intent(&a.intent).is_none()) {
         turn.state.active = None;
     }
+    match input {
+        UserInput::Welcome => agent.welcome.iter().for_each(|m| turn.say(m)),
+        UserInput::NoInput => silence(agent, &mut turn),
+        UserInput::Text { text, today } => utterance(agent, &mut turn, text.trim(), *today),
+    }
+    turn.note_redactions(agent);
+    turn
+}
+
+/// The user said nothing: the page's or the agent's no-input handlers, re-prompting.
+fn silence(agent: &Agent, turn: &mut Turn) {
+    if follow_flow(agent, turn, Heard::Silence) {
+        return;
+    }
+    turn.state.no_input_count += 1;
+    let count = turn.state.no_input_count;
+    match agent.no_input.get(count as usize - 1) {
+        Some(handler) => turn.say(handler),
+        None => {
+            if let Some(handoff) = agent.handoff.as_ref().filter(|_| !agent.no_input.is_empty()) {
+                turn.state.active = None;
+                hand_off(turn, handoff, HandoffReason::RepeatedNoInput { count });
+                return;
+            }
+        }
+    }
+    match turn.state.active.as_ref().map(|a| a.intent.clone()) {
+        Some(name) => {
+            let intent = agent.intent(&name).expect("frames of unknown intents were dropped");
+            if let Some(active) = turn.state.active.as_mut() {
+                active.prompts_given += 1;
+            }
+            advance(agent, intent, turn, "");
+        }
+        None if agent.no_input.is_empty() => turn.say(&agent.fallback[0]),
+        None => {}
+    }
+}
+
+fn utterance(agent: &Agent, turn: &mut Turn, text: &str, today: Option<Date>) {
+    turn.state.no_input_count = 0;
     let classified = agent
         .classifier
         .classify(text)
         .filter(|c| c.confidence >= agent.confidence_threshold)
         .map(|c| (&agent.intents[c.intent], c.confidence));
 
-    if follow_flow(agent, &mut turn, classified) {
-        return turn;
+    if follow_flow(agent, turn, Heard::Said(classified)) {
+        return;
     }
     // Outside a flow, flow-only intents ("yes", "no") mean nothing.
     let classified = classified.filter(|(intent, _)| !intent.in_flows_only);
-    if correct(agent, &mut turn, classified.map(|(i, _)| i), text, today) {
-        return turn;
+    if correct(agent, turn, classified.map(|(i, _)| i), text, today) {
+        return;
     }
 
     if let Some(active) = turn.state.active.as_mut() {
@@ -220,8 +354,8 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
                 active.prompts_given += 1;
             }
             fill_other_slots(agent, intent, active, text, today);
-            advance(agent, intent, &mut turn, text);
-            return turn;
+            advance(agent, intent, turn, text);
+            return;
         }
     }
 
@@ -229,12 +363,12 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
         turn.state.no_match_count += 1;
         let count = turn.state.no_match_count;
         if let Some(handoff) = agent.handoff.as_ref().filter(|h| h.after_no_match.is_some_and(|n| count >= n)) {
-            hand_off(&mut turn, handoff, HandoffReason::RepeatedNoMatch { count });
-            return turn;
+            hand_off(turn, handoff, HandoffReason::RepeatedNoMatch { count });
+            return;
         }
         let i = (count as usize - 1) % agent.fallback.len();
         turn.say(&agent.fallback[i]);
-        return turn;
+        return;
     };
     turn.state.no_match_count = 0;
     turn.state.last_intent = Some(intent.name.clone());
@@ -242,15 +376,14 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     if intent.handoff {
         let handoff = agent.handoff.as_ref().expect("validation: handoff intents need the agent's handoff section");
         turn.state.active = None;
-        hand_off(&mut turn, handoff, HandoffReason::Requested { intent: intent.name.clone() });
-        return turn;
+        hand_off(turn, handoff, HandoffReason::Requested { intent: intent.name.clone() });
+        return;
     }
     if let Some(flow) = intent.flow.as_ref().and_then(|f| agent.flows.get(f).map(|def| (f, def))) {
         turn.state.active = None;
-        let parameters = turn.state.parameters.clone();
-        turn.messages.extend(intent.responses.iter().map(|r| Reply { text: render(r, &parameters) }));
-        enter_page(agent, &mut turn, flow.0, &flow.1.start);
-        return turn;
+        intent.responses.iter().for_each(|r| turn.say(r));
+        enter_page(agent, turn, flow.0, &flow.1.start, 0);
+        return;
     }
     let mut active = ActiveIntent {
         intent: intent.name.clone(),
@@ -263,206 +396,48 @@ pub fn step(agent: &Agent, state: &DialogState, input: &UserInput) -> Turn {
     };
     fill_other_slots(agent, intent, &mut active, text, today);
     turn.state.active = Some(active);
-    advance(agent, intent, &mut turn, text);
-    turn
-}
-
-/// Moves through the flow in progress; true when the utterance was handled by it.
-fn follow_flow(agent: &Agent, turn: &mut Turn, classified: Option<(&Intent, f32)>) -> bool {
-    let Some(position) = turn.state.flow.clone() else { return false };
-    let Some(page) = agent.flows.get(&position.flow).and_then(|f| f.pages.get(&position.page)) else {
-        // The agent changed under a stored conversation: leave the flow.
-        turn.state.flow = None;
-        return false;
-    };
-    let route = classified.and_then(|(intent, _)| page.routes.iter().find(|r| r.intent == intent.name));
-    match (route, classified) {
-        (Some(route), Some((intent, confidence))) => {
-            turn.state.no_match_count = 0;
-            turn.matched = Some(Match { intent: intent.name.clone(), confidence });
-            enter_page(agent, turn, &position.flow, &route.to);
-            true
-        }
-        (None, None) => {
-            // Not understood: the page asks again.
-            page.say.iter().for_each(|m| turn.say(m));
-            true
-        }
-        (None, Some((intent, _))) if intent.in_flows_only => {
-            page.say.iter().for_each(|m| turn.say(m));
-            true
-        }
-        // Another intent: leave the flow and serve it.
-        _ => {
-            turn.state.flow = None;
-            false
-        }
-    }
-}
-
-fn enter_page(agent: &Agent, turn: &mut Turn, flow: &str, page_name: &str) {
-    let page = &agent.flows[flow].pages[page_name];
-    page.say.iter().for_each(|m| turn.say(m));
-    turn.state.flow = Some(FlowPosition { flow: flow.to_owned(), page: page_name.to_owned() });
-    if page.end || page.handoff {
-        turn.state.flow = None;
-    }
-    if page.handoff {
-        let handoff = agent.handoff.as_ref().expect("validation: handoff pages need the agent's handoff section");
-        hand_off(turn, handoff, HandoffReason::Requested { intent: format!("{flow}/{page_name}") });
-    }
-}
-
-/// Words that open a correction: "no, it's 654321", "actually 42", "I meant 7".
-const CORRECTION_CUES: &[&str] =
-    &["no", "nope", "actually", "sorry", "wrong", "meant", "correction", "instead", "rather"];
-
-/// Handles a correction of a value already given, for the intent in progress or the one just
-/// served: the value is replaced and the intent runs again (prompting or calling its webhook).
-/// True when the utterance was a correction.
-fn correct(agent: &Agent, turn: &mut Turn, classified: Option<&Intent>, text: &str, today: Option<Date>) -> bool {
-    let words = crate::nlu::tokens(text);
-    let cued =
-        words.first().is_some_and(|w| CORRECTION_CUES.contains(&w.as_str())) || words.iter().any(|w| w == "meant");
-    let Some(name) = turn.state.active.as_ref().map(|a| a.intent.clone()).or_else(|| turn.state.last_intent.clone())
-    else {
-        return false;
-    };
-    // An intent with parameters of its own is a new request; a bare "no" (an intent without
-    // parameters) does not stop a correction.
-    if !cued || classified.is_some_and(|i| i.name != name && !i.parameters.is_empty()) {
-        return false;
-    }
-    let Some(intent) = agent.intent(&name) else { return false };
-    let mut active = match turn.state.active.clone() {
-        Some(active) => active,
-        None => ActiveIntent {
-            intent: name.clone(),
-            confidence: 1.0,
-            // The intent was served: its values are session parameters now.
-            slots: intent
-                .parameters
-                .iter()
-                .filter_map(|p| {
-                    let value = turn.state.parameters.get(&p.name)?;
-                    let original = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-                    Some((p.name.clone(), SlotValue { original, value: value.clone() }))
-                })
-                .collect(),
-            awaiting: None,
-            prompts_given: 0,
-            awaiting_webhook: false,
-            rejected: None,
-        },
-    };
-    let corrected = intent.parameters.iter().find_map(|p| {
-        let m = p.entity.find_all_on(text, today).into_iter().next()?;
-        active.slots.contains_key(&p.name).then(|| (p.name.clone(), m))
-    });
-    let Some((param, m)) = corrected else { return false };
-    active.slots.insert(param, SlotValue { original: m.original, value: m.value });
-    active.awaiting_webhook = false;
-    turn.state.active = Some(active);
     advance(agent, intent, turn, text);
-    true
 }
 
 fn hand_off(turn: &mut Turn, handoff: &Handoff, reason: HandoffReason) {
     turn.state.no_match_count = 0;
+    turn.state.no_input_count = 0;
     handoff.messages.iter().for_each(|m| turn.say(m));
     turn.effects.push(Effect::Handoff { reason });
 }
 
-/// Fills the awaited parameter from the whole utterance; true when it was filled.
-fn fill_slot(intent: &Intent, active: &mut ActiveIntent, name: &str, text: &str, today: Option<Date>) -> bool {
-    let Some(param) = intent.parameters.iter().find(|p| p.name == name) else {
-        return false;
-    };
-    let found = param.entity.find_all_on(text, today);
-    let Some(m) = found.iter().find(|m| param.validation.as_ref().is_none_or(|v| v.accepts(&m.value, &m.original)))
-    else {
-        if !found.is_empty() {
-            active.rejected = Some(param.name.clone());
-        }
-        return false;
-    };
-    active.slots.insert(param.name.clone(), SlotValue { original: m.original.clone(), value: m.value.clone() });
-    true
-}
-
-/// Fills still-empty parameters from entities in the utterance, each entity used once.
-fn fill_other_slots(agent: &Agent, intent: &Intent, active: &mut ActiveIntent, text: &str, today: Option<Date>) {
-    let mut used: Vec<(usize, usize)> = Vec::new();
-    for param in &intent.parameters {
-        if matches!(param.entity, EntityType::Any) {
-            // Free-form values come from the tagger (learned from annotated phrases), never
-            // from the whole utterance: "book a table" is not a name.
-            if !active.slots.contains_key(&param.name)
-                && let Some(m) = tagged_value(agent, intent, &param.name, text)
-            {
-                used.push((m.start, m.end));
-                active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
-            }
-            continue;
-        }
-        if let Some(v) = active.slots.get(&param.name) {
-            used.extend(
-                param
-                    .entity
-                    .find_all_on(text, today)
-                    .iter()
-                    .filter(|m| m.original == v.original)
-                    .map(|m| (m.start, m.end)),
-            );
-            continue;
-        }
-        let valid = |m: &EntityMatch| param.validation.as_ref().is_none_or(|v| v.accepts(&m.value, &m.original));
-        let candidates = param.entity.find_all_on(text, today);
-        if candidates.iter().any(|m| !used.contains(&(m.start, m.end)) && !valid(m)) {
-            active.rejected = Some(param.name.clone());
-        }
-        let found = candidates.into_iter().find(|m| !used.contains(&(m.start, m.end)) && valid(m));
-        if let Some(m) = found {
-            used.push((m.start, m.end));
-            active.slots.insert(param.name.clone(), SlotValue { original: m.original, value: m.value });
-        }
-    }
-}
-
-/// The span the slot tagger labels `parameter` in `text`, if any.
-fn tagged_value(agent: &Agent, intent: &Intent, parameter: &str, text: &str) -> Option<EntityMatch> {
-    let tagger = agent.tagger.as_ref()?;
-    let words = crate::nlu::annotate::words(text);
-    let strings: Vec<String> = words.iter().map(|(a, b)| text[*a..*b].to_owned()).collect();
-    let tags = tagger.tag(&intent.name, &strings);
-    let (_, first, last) = crate::nlu::tagger::spans(&tags).into_iter().find(|(label, _, _)| label == parameter)?;
-    let (start, end) = (words[first].0, words[last - 1].1);
-    let original = text[start..end].to_owned();
-    Some(EntityMatch { start, end, value: Value::String(original.clone()), original })
-}
-
 /// Prompts for the next missing mandatory parameter, or completes the intent.
 fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
-    let active = turn.state.active.as_mut().expect("advance needs an active intent");
+    let DialogState { active, profile, .. } = &mut turn.state;
+    let active = active.as_mut().expect("advance needs an active intent");
+    // Values the user has not given come from their profile where the agent says so.
+    for p in &intent.parameters {
+        if let (false, Some(value)) =
+            (active.slots.contains_key(&p.name), p.default_from.as_ref().and_then(|f| profile.get(f)))
+        {
+            active.slots.insert(p.name.clone(), SlotValue { original: value_text(value), value: value.clone() });
+        }
+    }
     if let Some(missing) = intent.parameters.iter().find(|p| p.mandatory && !active.slots.contains_key(&p.name)) {
         if active.awaiting.as_deref() != Some(missing.name.as_str()) {
             active.awaiting = Some(missing.name.clone());
             active.prompts_given = 0;
         }
-        if active.rejected.take().as_deref() == Some(missing.name.as_str()) {
-            let invalid = missing.validation.as_ref().map(|v| v.invalid_prompts.as_slice()).unwrap_or_default();
-            turn.messages.extend(invalid.iter().map(|text| Reply { text: text.clone() }));
-        }
+        let rejected = active.rejected.take().as_deref() == Some(missing.name.as_str());
         let prompt = &missing.prompts[(active.prompts_given as usize).min(missing.prompts.len() - 1)];
-        turn.say(prompt.clone());
+        if rejected {
+            let invalid = missing.validation.as_ref().map(|v| v.invalid_prompts.as_slice()).unwrap_or_default();
+            invalid.iter().for_each(|r| turn.say(r));
+        }
+        turn.say(prompt);
         return;
     }
     active.awaiting = None;
     active.rejected = None;
-    let mut parameters = turn.state.parameters.clone();
-    parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
-    let responses: Vec<String> = intent.responses.iter().map(|r| render(r, &parameters)).collect();
-    turn.messages.extend(responses.iter().map(|text| Reply { text: text.clone() }));
+    let parameters = turn.parameters();
+    let responses: Vec<Reply> = intent.responses.iter().map(|r| r.render(&parameters, turn.state.turns)).collect();
+    turn.messages.extend(responses.iter().cloned());
+    let active = turn.state.active.as_mut().expect("still active");
     match &intent.fulfillment {
         Some(fulfillment) => {
             active.awaiting_webhook = true;
@@ -491,7 +466,7 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
                 text: Some(text.to_owned()),
                 messages: responses
                     .into_iter()
-                    .map(|t| ResponseMessage { text: Some(TextMessage { text: vec![t] }), payload: None })
+                    .map(|r| ResponseMessage { text: Some(TextMessage { text: vec![r.text] }), ..Default::default() })
                     .collect(),
                 ..WebhookRequest::default()
             };
@@ -500,8 +475,17 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
         None => {
             turn.state.parameters = parameters;
             turn.state.active = None;
+            if intent.end_session {
+                end_session(turn);
+            }
         }
     }
+}
+
+fn end_session(turn: &mut Turn) {
+    turn.state.active = None;
+    turn.state.flow = None;
+    turn.effects.push(Effect::EndSession);
 }
 
 /// Applies a webhook's outcome to the state left by the turn that requested it.
@@ -514,9 +498,7 @@ pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Tu
     turn.state.parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
     match outcome {
         WebhookOutcome::Replied(response) => {
-            for text in response.texts() {
-                turn.say(text);
-            }
+            turn.messages.extend(response.texts().into_iter().map(Reply::text));
             turn.replaces_earlier =
                 response.fulfillment_response.as_ref().is_some_and(|f| f.merge_behavior == MergeBehavior::Replace);
             if let Some(updates) = &response.session_info {
@@ -541,31 +523,31 @@ pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Tu
                 frame.rejected = Some((*first).to_owned());
                 turn.state.active = Some(frame);
                 advance(agent, intent, &mut turn, "");
+            } else if response.wants_live_agent() {
+                let metadata = response
+                    .fulfillment_response
+                    .iter()
+                    .flat_map(|f| &f.messages)
+                    .find_map(|m| m.live_agent_handoff.as_ref())
+                    .and_then(|h| h.metadata.clone());
+                turn.state.flow = None;
+                turn.state.no_match_count = 0;
+                turn.effects.push(Effect::Handoff { reason: HandoffReason::Fulfillment { metadata } });
+            } else if let Some((flow, page)) =
+                response.target().filter(|(f, p)| agent.flows.get(*f).is_some_and(|def| def.pages.contains_key(*p)))
+            {
+                enter_page(agent, &mut turn, flow, page, 0);
+            } else if agent.intent(&active.intent).is_some_and(|i| i.end_session) {
+                end_session(&mut turn);
             }
         }
         WebhookOutcome::Failed => agent.webhook_error.iter().for_each(|m| turn.say(m)),
     }
+    turn.note_redactions(agent);
     turn
 }
 
-/// Replaces `$name` with the parameter's value (strings without quotes).
-fn render(template: &str, parameters: &Map<String, Value>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let len = after.find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).unwrap_or(after.len());
-        match parameters.get(&after[..len]) {
-            Some(Value::String(s)) if len > 0 => out.push_str(s),
-            Some(v) if len > 0 => out.push_str(&v.to_string()),
-            _ => out.push_str(&rest[at..at + 1 + len]),
-        }
-        rest = &after[len..];
-    }
-    out.push_str(rest);
-    out
-}
-
+#[cfg(test)]
+mod flow_tests;
 #[cfg(test)]
 mod tests;
