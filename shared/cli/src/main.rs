@@ -7,11 +7,13 @@
 //! switchboard test-conversations <dir> --agent <agent.json>
 //! switchboard import cx <intent.json>... --webhook <url> -o <agent.json>
 //! switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>
+//! switchboard chat <agent.json> [--webhook-url <url>] [--offline] [--channel <name>]
 //! ```
 //!
 //! Agent files ending in `.yaml` or `.yml` are read as YAML, others as JSON.
 
 use anyhow::{Context, Result, bail};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use switchboard_dialog::agent::Agent;
@@ -23,8 +25,15 @@ const USAGE: &str = "usage:
   switchboard test <agent.json> [--folds 5] [--misclassified <out.json>]
   switchboard test-conversations <dir> --agent <agent.json>
   switchboard import cx <intent.json>... --webhook <url> -o <agent.json>
-  switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>";
+  switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>
+  switchboard chat <agent.json> [--webhook-url <url>] [--offline] [--channel <name>]
 
+chat: talk to the agent in the terminal (/state, /reset, /help, /quit; end of input leaves too).
+  Webhooks are POSTed to their http(s) URL; --webhook-url <url> sends every webhook there;
+  builtin:demo-orders is answered in process, as the worker does; with --offline none is called
+  and the agent answers as if it failed. --channel voice|whatsapp|… shows that channel's messages.";
+
+mod chat;
 mod crossval;
 
 fn main() -> ExitCode {
@@ -106,6 +115,28 @@ fn run(args: Vec<String>) -> Result<bool> {
             };
             std::fs::write(out, text).with_context(|| format!("cannot write {out}"))?;
             println!("{out}: written from {} file(s); check it with `switchboard validate {out}`", inputs.len());
+            Ok(true)
+        }
+        Some("chat") => {
+            let path = args.get(1).filter(|a| !a.starts_with('-')).context(USAGE)?;
+            let url = flag(&args, "--webhook-url").cloned();
+            if let Some(url) = url.as_deref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                bail!("--webhook-url takes an http:// or https:// URL, not '{url}'");
+            }
+            let agent = load(Path::new(path))?;
+            let http = chat::Http::new(&agent, url, args.iter().any(|a| a == "--offline"));
+            // Unique enough for a webhook that keys state by session: start time and process.
+            let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let session = format!("cli-{}-{}", started.as_secs(), std::process::id());
+            let interactive = std::io::stdin().is_terminal();
+            let channel = flag(&args, "--channel").map_or("web", String::as_str);
+            if !switchboard_dialog::response::CHANNELS.contains(&channel) {
+                bail!("--channel takes one of {}, not '{channel}'", switchboard_dialog::response::CHANNELS.join(", "));
+            }
+            chat::Chat::new(&agent, session, http)
+                .interactive(interactive)
+                .channel(channel)
+                .run(std::io::stdin().lock(), std::io::stdout())?;
             Ok(true)
         }
         Some("test-conversations") => {
