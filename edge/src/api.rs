@@ -1,33 +1,55 @@
-//! The HTTP API v1, platform-free: an [`ApiRequest`] in, an [`ApiResponse`] out.
+//! The HTTP API v1, platform-free: an [`ApiRequest`] in, an [`ApiResponse`] out. The OpenAPI 3
+//! document (`edge/openapi.json`, served at `/v1/openapi.json`) is the reference; a test keeps
+//! it and the router in step.
 //!
 //! | method | path | body | reply |
 //! |---|---|---|---|
 //! | GET | `/v1/health` | | `{"status":"ok"}` |
+//! | GET | `/v1/openapi.json` | | the OpenAPI document |
 //! | POST | `/v1/conversations` | `CreateConversation` | 201 new / 200 resumed `ConversationCreated` |
 //! | POST | `/v1/conversations/{id}/messages` | `SendMessage` | `Messages` (the bot's replies) |
-//! | GET | `/v1/conversations/{id}/messages` | | `Messages` (the history) |
+//! | GET | `/v1/conversations/{id}/messages?after=&before=&limit=` | | `Messages` (history) |
+//! | POST | `/v1/conversations/{id}/identify` | `Identify` | `ConversationCreated` |
+//! | POST | `/v1/conversations/{id}/feedback` | `Feedback` | 204 |
+//! | POST | `/v1/conversations/{id}/end` | | 204 |
+//! | GET | `/v1/analytics?from=&to=` (admin) | | `Report` |
 //! | POST | `/demo/fulfillment` | CX `WebhookRequest` | CX `WebhookResponse` |
 
-use crate::conversation::Edge;
+use crate::analytics::Report;
+use crate::conversation::{Edge, HistoryPage};
 use crate::demo;
 use crate::error::ApiError;
-use crate::ports::{Clock, ContextStore, HttpClient};
+use crate::identity::ChannelIdentity;
+use crate::ids::UserId;
+use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
 use serde::de::DeserializeOwned;
-use switchboard_dialog::protocol::{CreateConversation, Messages, SendMessage};
+use switchboard_dialog::entity::Date;
+use switchboard_dialog::protocol::{
+    ConversationCreated, CreateConversation, Feedback, Identify, Messages, SendMessage,
+};
 use switchboard_dialog::webhook::WebhookRequest;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The OpenAPI document.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
 /// An HTTP request, reduced to what the API reads.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ApiRequest {
     /// Upper-case method.
     pub method: String,
     /// Path without query.
     pub path: String,
+    /// Query string without `?`.
+    pub query: String,
     /// The `Authorization` header.
     pub authorization: Option<String>,
+    /// The `Origin` header (browsers send it on cross-origin calls).
+    pub origin: Option<String>,
+    /// The client's IP address (`CF-Connecting-IP`).
+    pub ip: Option<String>,
     /// Raw body.
     pub body: Vec<u8>,
 }
@@ -35,12 +57,13 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// A POST with a JSON body.
     pub fn post(path: &str, body: &str) -> Self {
-        Self { method: "POST".into(), path: path.into(), authorization: None, body: body.as_bytes().to_vec() }
+        Self { method: "POST".into(), path: path.into(), body: body.as_bytes().to_vec(), ..Self::default() }
     }
 
-    /// A GET.
+    /// A GET; a `?query` in `path` is split off.
     pub fn get(path: &str) -> Self {
-        Self { method: "GET".into(), path: path.into(), authorization: None, body: Vec::new() }
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        Self { method: "GET".into(), path: path.into(), query: query.into(), ..Self::default() }
     }
 
     /// The same request with `Authorization: Bearer <token>`.
@@ -48,13 +71,25 @@ impl ApiRequest {
         self.authorization = Some(format!("Bearer {token}"));
         self
     }
+
+    /// The same request from a browser page at `origin`.
+    pub fn from_origin(mut self, origin: &str) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
 }
 
-/// An HTTP response: status and JSON body, plus log lines for the host to emit.
+/// An HTTP response: status, headers and JSON body, plus log lines for the host to emit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
     /// Status code.
     pub status: u16,
+    /// Headers beyond `Content-Type` (CORS, `Retry-After`).
+    pub headers: Vec<(String, String)>,
     /// JSON text (empty for 204).
     pub body: String,
     /// Structured log lines (JSON, no personal data).
@@ -63,7 +98,16 @@ pub struct ApiResponse {
 
 impl ApiResponse {
     fn json(status: u16, value: &impl serde::Serialize) -> Self {
-        Self { status, body: serde_json::to_string(value).expect("API types serialise"), logs: Vec::new() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: serde_json::to_string(value).expect("API types serialise"),
+            logs: Vec::new(),
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        Self { status, headers: Vec::new(), body: String::new(), logs: Vec::new() }
     }
 
     fn error(error: &ApiError) -> Self {
@@ -71,26 +115,74 @@ impl ApiResponse {
         if error.status() >= 500 {
             response.logs.push(serde_json::json!({ "event": "error", "detail": error.to_string() }).to_string());
         }
+        if let ApiError::RateLimited(seconds) = error {
+            response.headers.push(("Retry-After".into(), seconds.to_string()));
+        }
         response
     }
 }
 
-/// Routes a request.
-pub async fn handle<S: ContextStore, H: HttpClient, C: Clock>(
-    edge: &Edge<'_, S, H, C>,
-    request: ApiRequest,
-) -> ApiResponse {
-    if request.method == "OPTIONS" {
-        return ApiResponse { status: 204, body: String::new(), logs: Vec::new() };
-    }
-    match route(edge, &request).await {
-        Ok(response) => response,
-        Err(error) => ApiResponse::error(&error),
+/// The user whose Durable Object must serialise this request, when it touches a user's
+/// context: the token's user for conversation routes, the visitor's for creation.
+pub fn serialisation_key<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Option<String>
+where
+    S: ContextStore,
+    H: HttpClient,
+    C: Clock,
+    A: AnalyticsStore,
+{
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["v1", "conversations", id, _] => {
+            edge.authorise(id, request.authorization.as_deref()).ok().map(|(_, u)| u.to_string())
+        }
+        ["v1", "conversations"] if request.method == "POST" => {
+            let create: CreateConversation = serde_json::from_slice(&request.body).ok()?;
+            let visitor = crate::ids::VisitorId::parse(create.visitor_id.as_deref()?)?;
+            Some(UserId::for_visitor(&visitor).to_string())
+        }
+        _ => None,
     }
 }
 
-async fn route<S: ContextStore, H: HttpClient, C: Clock>(
-    edge: &Edge<'_, S, H, C>,
+/// Routes a request: CORS and rate limits first, then the endpoint.
+pub async fn handle<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
+    edge: &Edge<'_, S, H, C, A>,
+    request: ApiRequest,
+) -> ApiResponse {
+    let cors = match request.origin.as_deref() {
+        Some(origin) if !edge.config.allows_origin(origin) => {
+            return ApiResponse::error(&ApiError::OriginNotAllowed(origin.to_owned()));
+        }
+        Some(origin) => vec![
+            ("Access-Control-Allow-Origin".to_owned(), origin.to_owned()),
+            ("Vary".to_owned(), "Origin".to_owned()),
+        ],
+        None => Vec::new(),
+    };
+    let mut response = if request.method == "OPTIONS" {
+        let mut r = ApiResponse::empty(204);
+        r.headers.push(("Access-Control-Allow-Methods".into(), "GET, POST, OPTIONS".into()));
+        r.headers.push(("Access-Control-Allow-Headers".into(), "Authorization, Content-Type".into()));
+        r.headers.push(("Access-Control-Max-Age".into(), "86400".into()));
+        r
+    } else {
+        let limited = request.ip.as_deref().map(|ip| edge.limits.ip.check(ip, edge.clock.now_ms()));
+        match limited {
+            Some(Err(seconds)) => ApiResponse::error(&ApiError::RateLimited(seconds)),
+            _ => match route(edge, &request).await {
+                Ok(response) => response,
+                Err(error) => ApiResponse::error(&error),
+            },
+        }
+    };
+    response.headers.extend(cors);
+    response.logs.extend(edge.take_logs());
+    response
+}
+
+async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
+    edge: &Edge<'_, S, H, C, A>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     if request.body.len() > MAX_BODY_BYTES {
@@ -98,27 +190,83 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock>(
     }
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     let method = request.method.as_str();
+    let authorise = |id: &str| edge.authorise(id, request.authorization.as_deref());
     match (method, segments.as_slice()) {
         ("GET", ["v1", "health"]) => Ok(ApiResponse::json(200, &serde_json::json!({ "status": "ok" }))),
+        ("GET", ["v1", "openapi.json"]) => {
+            Ok(ApiResponse { status: 200, headers: Vec::new(), body: OPENAPI.to_owned(), logs: Vec::new() })
+        }
         ("POST", ["v1", "conversations"]) => {
             let create: CreateConversation = parse(&request.body)?;
             if create.channel != "web" {
                 return Err(ApiError::BadRequest(format!("unsupported channel '{}'; expected 'web'", create.channel)));
             }
-            let (created, new) = edge.open(create.visitor_id.as_deref()).await?;
-            Ok(ApiResponse::json(if new { 201 } else { 200 }, &created))
+            let identity = create.identity.as_ref().filter(|i| i.is_present());
+            let Some(claims) = identity else {
+                let (created, new) = edge.open(create.visitor_id.as_deref()).await?;
+                return Ok(ApiResponse::json(if new { 201 } else { 200 }, &created));
+            };
+            // Verify before anything is written: a forged identity creates nothing.
+            let verified = edge.verify(claims)?;
+            let visitor = edge.visitor(create.visitor_id.as_deref())?;
+            let identity = ChannelIdentity::Visitor(visitor.to_string());
+            let user = edge.resolve(&identity).await?;
+            let linked = edge.link(user, &verified, claims, Some(identity.index_key())).await?;
+            Ok(ApiResponse::json(200, &ConversationCreated { visitor_id: visitor.to_string(), ..linked }))
         }
         ("POST", ["v1", "conversations", id, "messages"]) => {
-            let (conversation, user) = edge.authorise(id, request.authorization.as_deref())?;
+            let (conversation, user) = authorise(id)?;
             let send: SendMessage = parse(&request.body)?;
-            let exchange = edge.send(&conversation, &user, &send.text).await?;
-            let mut response = ApiResponse::json(200, &Messages { messages: exchange.messages });
-            response.logs = exchange.logs;
-            Ok(response)
+            let exchange = edge.send(&conversation, &user, &send).await?;
+            Ok(ApiResponse::json(200, &Messages { messages: exchange.messages, previous: None }))
         }
         ("GET", ["v1", "conversations", id, "messages"]) => {
-            let (conversation, user) = edge.authorise(id, request.authorization.as_deref())?;
-            Ok(ApiResponse::json(200, &Messages { messages: edge.history(&conversation, &user).await? }))
+            let (conversation, user) = authorise(id)?;
+            let seq = |name: &str| -> Result<Option<u64>, ApiError> {
+                request
+                    .param(name)
+                    .map(|v| v.trim_start_matches('m').parse::<u64>())
+                    .transpose()
+                    .map_err(|_| ApiError::BadRequest(format!("'{name}' must be a message id like m12")))
+            };
+            let limit = request
+                .param("limit")
+                .map(|v| v.parse::<usize>().ok().filter(|n| (1..=200).contains(n)))
+                .map(|v| v.ok_or_else(|| ApiError::BadRequest("'limit' must be 1 to 200".into())))
+                .transpose()?;
+            let page = HistoryPage { after: seq("after")?, before: seq("before")?, limit };
+            let (messages, previous) = edge.history(&conversation, &user, &page).await?;
+            Ok(ApiResponse::json(200, &Messages { messages, previous }))
+        }
+        ("POST", ["v1", "conversations", id, "identify"]) => {
+            let (conversation, user) = authorise(id)?;
+            let claims: Identify = parse(&request.body)?;
+            Ok(ApiResponse::json(200, &edge.identify(&conversation, &user, &claims).await?))
+        }
+        ("POST", ["v1", "conversations", id, "feedback"]) => {
+            let (conversation, user) = authorise(id)?;
+            let feedback: Feedback = parse(&request.body)?;
+            edge.feedback(&conversation, &user, &feedback).await?;
+            Ok(ApiResponse::empty(204))
+        }
+        ("POST", ["v1", "conversations", id, "end"]) => {
+            let (conversation, user) = authorise(id)?;
+            edge.end(&conversation, &user).await?;
+            Ok(ApiResponse::empty(204))
+        }
+        ("GET", ["v1", "analytics"]) => {
+            admin(edge, request)?;
+            let today = Date::from_unix_ms(edge.clock.now_ms());
+            let date = |name: &str, default: Date| -> Result<String, ApiError> {
+                match request.param(name) {
+                    None => Ok(default.iso()),
+                    Some(v) if is_iso_date(v) => Ok(v.to_owned()),
+                    Some(v) => Err(ApiError::BadRequest(format!("'{name}' must be a date like 2026-11-25, not '{v}'"))),
+                }
+            };
+            let (from, to) = (date("from", today.add_days(-29))?, date("to", today)?);
+            let days = edge.analytics.days(&from, &to).await?;
+            Ok(ApiResponse::json(200, &Report::build(&from, &to, &days)))
         }
         ("POST", ["demo", "fulfillment"]) => {
             let webhook: WebhookRequest = parse(&request.body)?;
@@ -127,12 +275,43 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock>(
         (
             _,
             ["v1", "health"]
+            | ["v1", "openapi.json"]
             | ["v1", "conversations"]
-            | ["v1", "conversations", _, "messages"]
+            | ["v1", "conversations", _, "messages" | "identify" | "feedback" | "end"]
+            | ["v1", "analytics"]
             | ["demo", "fulfillment"],
         ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound(format!("no route for {method} {}", request.path))),
     }
+}
+
+/// Checks the admin bearer token (constant time); closed when none is configured.
+fn admin<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Result<(), ApiError> {
+    use hmac::Mac;
+    let expected = edge
+        .config
+        .admin_token
+        .as_deref()
+        .ok_or_else(|| ApiError::Unauthorized("admin endpoints are closed (set ADMIN_TOKEN)".into()))?;
+    let given = request.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
+    // Compare MACs of both rather than the strings: equal-length, constant-time.
+    let mac = |s: &str| {
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"admin").expect("any key length");
+        m.update(s.as_bytes());
+        m.finalize().into_bytes()
+    };
+    if mac(given.trim()) != mac(expected) {
+        return Err(ApiError::Unauthorized("admin token required".into()));
+    }
+    Ok(())
+}
+
+fn is_iso_date(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

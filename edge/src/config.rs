@@ -1,44 +1,148 @@
-//! The edge's configuration, read from worker variables by the glue.
+//! The edge's configuration, read from worker variables and secrets by the glue.
 
-/// Names of the worker's bindings and variables, shared by the glue, `wrangler.toml` and xtask.
+use std::collections::BTreeMap;
+
+/// Names of the worker's bindings, variables and secrets, shared by the glue, `wrangler.toml`
+/// and xtask.
 pub mod bindings {
-    /// KV namespace holding user context and conversation history.
+    /// KV namespace holding user context, the identity index and conversation history.
     pub const CONTEXT: &str = "CONTEXT";
+    /// Durable Object namespace: one object per user serialises that user's turns.
+    pub const USERS: &str = "USERS";
+    /// Durable Object namespace: the single analytics object.
+    pub const ANALYTICS: &str = "ANALYTICS";
     /// Secret that signs conversation tokens.
     pub const TOKEN_SECRET: &str = "TOKEN_SECRET";
+    /// Secret shared with the embedding site: `user_hash` and JWT verification.
+    pub const IDENTITY_SECRET: &str = "IDENTITY_SECRET";
+    /// Secret bearer token for the admin endpoints.
+    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
     /// When set, the demo agent's fulfillment webhook URL.
     pub const FULFILLMENT_URL: &str = "FULFILLMENT_URL";
+    /// Comma-separated origins allowed to call the API from a browser; `*` for any.
+    pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+    /// Messages per user per minute.
+    pub const USER_RATE_PER_MINUTE: &str = "USER_RATE_PER_MINUTE";
+    /// Requests per IP address per minute.
+    pub const IP_RATE_PER_MINUTE: &str = "IP_RATE_PER_MINUTE";
+    /// Context lifetime per channel, e.g. `web=2592000,whatsapp=86400`.
+    pub const CONTEXT_TTL: &str = "CONTEXT_TTL";
 }
 
 /// The webhook URL that the edge answers itself with [`crate::demo`].
 pub const BUILTIN_DEMO_ORDERS: &str = "builtin:demo-orders";
 
 /// Runtime settings.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Key for conversation tokens.
     pub token_secret: Vec<u8>,
+    /// Key shared with the embedding site for verified identities; none: identify is refused.
+    pub identity_secret: Option<Vec<u8>>,
+    /// Bearer token of the admin endpoints; none: they are closed.
+    pub admin_token: Option<String>,
     /// Replaces the URL of every agent webhook whose URL is [`BUILTIN_DEMO_ORDERS`].
     pub fulfillment_url: Option<String>,
-    /// How long user context lives in KV after the last turn.
-    pub context_ttl_seconds: u64,
+    /// Origins allowed to call from a browser; `["*"]` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Messages per user per minute.
+    pub user_rate_per_minute: u32,
+    /// Requests per IP address per minute.
+    pub ip_rate_per_minute: u32,
+    /// How long user context lives after the last turn, per channel; `default` for the rest.
+    pub context_ttl_seconds: BTreeMap<String, u64>,
     /// How many messages of history are kept per conversation.
     pub history_limit: usize,
 }
 
+/// Context lifetime for channels without their own: 30 days.
+const DEFAULT_TTL: u64 = 30 * 24 * 3600;
+
 impl Config {
-    /// Settings from the worker's variables; an empty `FULFILLMENT_URL` counts as unset.
+    /// Settings with defaults; an empty `FULFILLMENT_URL` counts as unset.
     pub fn new(token_secret: &str, fulfillment_url: Option<String>) -> Self {
         Self {
             token_secret: token_secret.as_bytes().to_vec(),
+            identity_secret: None,
+            admin_token: None,
             fulfillment_url: fulfillment_url.filter(|u| !u.trim().is_empty()),
-            context_ttl_seconds: 30 * 24 * 3600,
+            allowed_origins: vec!["*".into()],
+            user_rate_per_minute: 30,
+            ip_rate_per_minute: 300,
+            context_ttl_seconds: BTreeMap::from([("default".into(), DEFAULT_TTL)]),
             history_limit: 200,
         }
     }
 
-    /// Settings for tests and examples: a fixed secret, the built-in demo fulfillment.
+    /// Settings for tests and examples: fixed secrets, the built-in demo fulfillment.
     pub fn for_tests() -> Self {
-        Self::new("test-secret", None)
+        let mut config = Self::new("test-secret", None);
+        config.identity_secret = Some(b"identity-secret".to_vec());
+        config.admin_token = Some("admin-token".into());
+        config.user_rate_per_minute = 1000;
+        config
+    }
+
+    /// Applies a variable by its binding name (the glue passes each one that is set).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        let number = |v: &str| v.parse::<u32>().map_err(|_| format!("{name} must be a whole number, not '{v}'"));
+        match name {
+            bindings::IDENTITY_SECRET if !value.is_empty() => self.identity_secret = Some(value.as_bytes().to_vec()),
+            bindings::ADMIN_TOKEN if !value.is_empty() => self.admin_token = Some(value.to_owned()),
+            bindings::ALLOWED_ORIGINS if !value.is_empty() => {
+                self.allowed_origins = value.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).collect();
+            }
+            bindings::USER_RATE_PER_MINUTE => self.user_rate_per_minute = number(value)?,
+            bindings::IP_RATE_PER_MINUTE => self.ip_rate_per_minute = number(value)?,
+            bindings::CONTEXT_TTL => {
+                for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
+                    let (channel, seconds) = pair
+                        .split_once('=')
+                        .ok_or_else(|| format!("{name}: expected channel=seconds, not '{pair}'"))?;
+                    let seconds =
+                        seconds.trim().parse::<u64>().map_err(|_| format!("{name}: bad seconds in '{pair}'"))?;
+                    self.context_ttl_seconds.insert(channel.trim().to_owned(), seconds.max(60));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// How long context written from `channel` lives (KV's minimum is 60 s).
+    pub fn ttl_for(&self, channel: &str) -> u64 {
+        self.context_ttl_seconds
+            .get(channel)
+            .or_else(|| self.context_ttl_seconds.get("default"))
+            .copied()
+            .unwrap_or(DEFAULT_TTL)
+    }
+
+    /// Whether a browser page at `origin` may call the API.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == "*" || o == origin.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_apply_and_bad_ones_say_why() {
+        let mut config = Config::new("k", None);
+        config.set(bindings::ALLOWED_ORIGINS, "https://shop.example/, http://localhost:8787").unwrap();
+        assert!(config.allows_origin("https://shop.example"));
+        assert!(!config.allows_origin("https://evil.example"));
+        config.set(bindings::CONTEXT_TTL, "whatsapp=86400, sms=10").unwrap();
+        assert_eq!(
+            (config.ttl_for("whatsapp"), config.ttl_for("sms"), config.ttl_for("web")),
+            (86400, 60, DEFAULT_TTL)
+        );
+        assert_eq!(
+            config.set(bindings::USER_RATE_PER_MINUTE, "lots"),
+            Err("USER_RATE_PER_MINUTE must be a whole number, not 'lots'".into())
+        );
     }
 }

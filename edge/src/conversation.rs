@@ -1,46 +1,58 @@
-//! Conversations: create or resume, take a user message through the engine, read history.
+//! Conversations: create or resume, take a user message through the engine, read history,
+//! end, feedback. Identity linking lives in [`crate::linking`], the KV layout in
+//! [`crate::context`].
 //!
-//! KV layout (namespace `CONTEXT`), one JSON value per key:
-//! - `ctx:<user id>`: [`UserContext`]: the open conversation and its dialog state;
-//! - `hist:<conversation id>`: the conversation's last messages (bounded).
-//!
-//! A turn reads both keys and writes both: two reads, two writes.
+//! A turn reads `ctx:<user>` and `hist:<conversation>` and writes both: two reads, two writes.
+//! The turns of one user are serialised by the caller (the worker routes them through the
+//! user's Durable Object), so a read-modify-write here never races another turn of that user.
 
+use crate::analytics::{self, Event};
 use crate::config::Config;
+use crate::context::{Profile, Status, Stored, UserContext};
 use crate::error::ApiError;
 use crate::fulfillment;
+use crate::identity::ChannelIdentity;
 use crate::ids::{ConversationId, UserId, VisitorId};
-use crate::ports::{Clock, ContextStore, HttpClient};
+use crate::limits::RateLimiter;
+use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
 use crate::token::TokenSigner;
-use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
 use switchboard_dialog::agent::Agent;
-use switchboard_dialog::dialog::{self, DialogState, Effect, Reply, Turn, UserInput};
+use switchboard_dialog::dialog::{self, DialogState, Effect, HandoffReason, Reply, Turn, UserInput};
 use switchboard_dialog::entity::Date;
-use switchboard_dialog::protocol::{ConversationCreated, Message, Role};
+use switchboard_dialog::protocol::{ConversationCreated, Feedback, Message, Role, SendMessage};
 
 /// The channel this API speaks for; relays of other channels render for their own.
-const CHANNEL: &str = "web";
+pub const WEB: &str = "web";
 
 /// Longest user message accepted, in characters (the web channel's limit).
 pub const MAX_TEXT_CHARS: usize = 10_000;
 
-/// What the edge remembers about a user between turns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserContext {
-    /// The user's open conversation.
-    pub conversation_id: String,
-    /// The engine's state for it.
-    pub dialog: DialogState,
-    /// Sequence number of the last message written.
-    pub last_seq: u64,
-    /// When the conversation started (ms since epoch).
-    pub created_ms: u64,
-    /// When the last turn ended (ms since epoch).
-    pub updated_ms: u64,
+/// What history keeps in place of words a channel's privacy policy does not let us store.
+pub const NOT_STORED: &str = "[not stored]";
+
+/// Rate limiters that outlive one request (per isolate, per Durable Object).
+#[derive(Debug)]
+pub struct Limits {
+    /// Messages per user.
+    pub user: RateLimiter,
+    /// Requests per IP address.
+    pub ip: RateLimiter,
+}
+
+impl Limits {
+    /// Limiters with the configured rates, per minute.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            user: RateLimiter::new(config.user_rate_per_minute, 60_000),
+            ip: RateLimiter::new(config.ip_rate_per_minute, 60_000),
+        }
+    }
 }
 
 /// The edge service: an agent, its settings, and the platform it runs on.
-pub struct Edge<'a, S, H, C> {
+pub struct Edge<'a, S, H, C, A> {
     /// The agent that answers.
     pub agent: &'a Agent,
     /// Settings.
@@ -51,71 +63,131 @@ pub struct Edge<'a, S, H, C> {
     pub http: H,
     /// Time and randomness.
     pub clock: C,
-    signer: TokenSigner,
+    /// Where analytics go.
+    pub analytics: A,
+    /// Rate limiters.
+    pub limits: Rc<Limits>,
+    pub(crate) signer: TokenSigner,
+    logs: RefCell<Vec<String>>,
 }
 
-/// The result of a user message: the new bot messages and log lines for the host.
+/// The result of a user message: the new bot messages.
 #[derive(Debug, Default)]
 pub struct Exchange {
     /// Messages the agent produced, in order.
     pub messages: Vec<Message>,
-    /// Structured log lines (JSON, no personal data).
-    pub logs: Vec<String>,
 }
 
-impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
-    /// Assembles the service.
-    pub fn new(agent: &'a Agent, config: Config, store: S, http: H, clock: C) -> Self {
+impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S, H, C, A> {
+    /// Assembles the service, with its own rate limiters.
+    pub fn new(agent: &'a Agent, config: Config, store: S, http: H, clock: C, analytics: A) -> Self {
         let signer = TokenSigner::new(config.token_secret.clone());
-        Self { agent, config, store, http, clock, signer }
+        let limits = Rc::new(Limits::new(&config));
+        Self { agent, config, store, http, clock, analytics, limits, signer, logs: RefCell::default() }
+    }
+
+    /// The same service counting requests in shared limiters.
+    pub fn with_limits(mut self, limits: Rc<Limits>) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Records a structured log line (JSON, no personal data) for the host to emit.
+    pub fn log(&self, line: serde_json::Value) {
+        self.logs.borrow_mut().push(line.to_string());
+    }
+
+    /// Takes the log lines recorded so far.
+    pub fn take_logs(&self) -> Vec<String> {
+        std::mem::take(&mut self.logs.borrow_mut())
+    }
+
+    /// The user an identity resolves to: the index entry, or the derived id of a first visit.
+    pub async fn resolve(&self, identity: &ChannelIdentity) -> Result<UserId, ApiError> {
+        match self.store.get(&identity.index_key()).await? {
+            Some(id) => UserId::parse(&id).ok_or_else(|| ApiError::Corrupt(format!("{}", identity.index_key()))),
+            None => Ok(identity.new_user()),
+        }
+    }
+
+    /// The visitor id given, checked, or a fresh one.
+    pub fn visitor(&self, given: Option<&str>) -> Result<VisitorId, ApiError> {
+        match given {
+            Some(v) => VisitorId::parse(v).ok_or_else(|| {
+                ApiError::BadRequest(format!("visitor_id '{v}' must be 8 to 64 characters of A-Z a-z 0-9 _ -"))
+            }),
+            None => Ok(VisitorId::from_random(&self.clock.random_id())),
+        }
     }
 
     /// Starts a conversation for a web visitor, or returns the one they already have.
     pub async fn open(&self, visitor: Option<&str>) -> Result<(ConversationCreated, bool), ApiError> {
-        let visitor = match visitor {
-            Some(v) => VisitorId::parse(v).ok_or_else(|| {
-                ApiError::BadRequest(format!("visitor_id '{v}' must be 8 to 64 characters of A-Z a-z 0-9 _ -"))
-            })?,
-            None => VisitorId::from_random(&self.clock.random_id()),
-        };
-        let user = UserId::for_visitor(&visitor);
-        if let Some(context) = self.load_context(&user).await? {
+        let visitor = self.visitor(visitor)?;
+        let identity = ChannelIdentity::Visitor(visitor.to_string());
+        let user = self.resolve(&identity).await?;
+        let (user, context) = self.load_context(&user).await?;
+        let (created, new) = self.open_for(user, context, WEB, Some(identity.index_key())).await?;
+        Ok((ConversationCreated { visitor_id: visitor.to_string(), ..created }, new))
+    }
+
+    /// Resumes `user`'s open conversation, or starts one (a first visit, or after the last one
+    /// was resolved). `identity` is recorded as resolving to the user.
+    pub(crate) async fn open_for(
+        &self,
+        user: UserId,
+        context: Option<UserContext>,
+        channel: &str,
+        identity: Option<String>,
+    ) -> Result<(ConversationCreated, bool), ApiError> {
+        if let Some(context) = context.as_ref().filter(|c| c.status != Status::Resolved) {
             let conversation = ConversationId::parse(&context.conversation_id)
                 .ok_or_else(|| ApiError::Corrupt(format!("conversation id in ctx:{user}")))?;
             let messages = self.load_history(&conversation).await?;
-            return Ok((self.created(conversation, user, visitor, messages), false));
+            return Ok((self.created(conversation, user, messages), false));
         }
         let conversation = ConversationId::from_random(&self.clock.random_id());
         let now = self.clock.now_ms();
+        // A new conversation keeps what is known of the person, not the old dialog's progress.
+        let (profile, identities, parameters) = match context {
+            Some(old) => (old.profile, old.identities, old.dialog.parameters),
+            None => (Profile::default(), Vec::new(), Default::default()),
+        };
         let mut context = UserContext {
             conversation_id: conversation.to_string(),
-            dialog: DialogState::default(),
+            dialog: DialogState { parameters, ..DialogState::default() },
             last_seq: 0,
             created_ms: now,
             updated_ms: now,
+            profile,
+            channel: channel.to_owned(),
+            status: Status::Bot,
+            identities,
         };
+        if let Some(id) = identity.filter(|id| !context.identities.contains(id)) {
+            context.identities.push(id);
+        }
         let turn = dialog::step(self.agent, &context.dialog, &UserInput::Welcome);
         let mut history = Vec::new();
         for reply in turn.messages {
-            history.push(self.message(&mut context, Role::Bot, reply.for_channel(CHANNEL)));
+            history.push(self.message(&mut context, Role::Bot, reply.for_channel(channel)));
         }
-        context.dialog = turn.state;
+        context.dialog = turn.state.without_redacted(self.agent);
         self.save(&user, &context, &history).await?;
-        Ok((self.created(conversation, user, visitor, history), true))
+        self.record(&[Event::ConversationStarted { day: day(now), channel: channel.to_owned() }]).await;
+        Ok((self.created(conversation, user, history), true))
     }
 
-    fn created(
+    pub(crate) fn created(
         &self,
         conversation: ConversationId,
         user: UserId,
-        visitor: VisitorId,
         messages: Vec<Message>,
     ) -> ConversationCreated {
         ConversationCreated {
             token: self.signer.sign(&conversation, &user),
             conversation_id: conversation.to_string(),
             user_id: user.to_string(),
-            visitor_id: visitor.to_string(),
+            visitor_id: String::new(),
             messages,
         }
     }
@@ -137,61 +209,104 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
     }
 
     /// Takes one user message through the agent, calling webhooks as the engine asks.
-    pub async fn send(&self, conversation: &ConversationId, user: &UserId, text: &str) -> Result<Exchange, ApiError> {
-        let text = text.trim();
-        if text.is_empty() {
+    pub async fn send(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        send: &SendMessage,
+    ) -> Result<Exchange, ApiError> {
+        let text = send.text.trim();
+        let heard = send.payload.as_deref().map_or(text, str::trim);
+        if text.is_empty() || heard.is_empty() {
             return Err(ApiError::BadRequest("text must not be empty".into()));
         }
-        if text.chars().count() > MAX_TEXT_CHARS {
+        if text.chars().count() > MAX_TEXT_CHARS || heard.chars().count() > MAX_TEXT_CHARS {
             return Err(ApiError::BadRequest(format!("text is longer than {MAX_TEXT_CHARS} characters")));
         }
-        let mut context = self.open_context(conversation, user).await?;
-        let mut history = self.load_history(conversation).await?;
         let started = self.clock.now_ms();
+        self.limits.user.check(user.as_str(), started).map_err(ApiError::RateLimited)?;
+        let (user, mut context) = self.open_context(conversation, user).await?;
+        let mut history = self.load_history(conversation).await?;
+        let mut events = Vec::new();
+        if context.status == Status::Resolved {
+            // The customer came back to a resolved conversation: a new session of it begins.
+            context.status = Status::Bot;
+            context.created_ms = started;
+            events.push(Event::ConversationStarted { day: day(started), channel: WEB.into() });
+        }
+        context.channel = WEB.into();
         let user_message = history.len();
         history.push(self.message(&mut context, Role::User, Reply::text(text)));
 
-        let mut logs = Vec::new();
         let today = Date::from_unix_ms(started);
-        let first = dialog::step(self.agent, &context.dialog, &UserInput::text_on(text, today));
+        let mut state = context.dialog.clone();
+        state.profile = context.profile.as_map();
+        let first = dialog::step(self.agent, &state, &UserInput::text_on(heard, today));
         let matched = first.matched.clone();
-        let mut replies = Vec::new();
-        let last = self.run_effects(first, conversation, &mut replies, &mut logs).await;
+        let outcome = self.run_effects(first, conversation).await;
+        let last = &outcome.last;
+
         // Values of `redact` parameters live for this turn only: never in KV, never in logs.
         context.dialog = last.state.without_redacted(self.agent);
-        history[user_message].text = last.mask(text);
-
-        let mut exchange = Exchange { messages: Vec::new(), logs };
-        for reply in replies {
-            let message = self.message(&mut context, Role::Bot, reply.for_channel(CHANNEL));
+        let stores_text = self.agent.stores_text_from(WEB);
+        history[user_message].text = if stores_text { last.mask(text) } else { NOT_STORED.into() };
+        let mut exchange = Exchange { messages: Vec::new() };
+        for reply in &outcome.replies {
+            let message = self.message(&mut context, Role::Bot, reply.for_channel(WEB));
             exchange.messages.push(message.clone());
             history.push(Message { text: last.mask(&message.text), ..message });
         }
-        context.updated_ms = self.clock.now_ms();
-        self.save(user, &context, &history).await?;
-        exchange.logs.push(
-            serde_json::json!({
-                "event": "turn",
-                "channel": "web",
-                "intent": matched.as_ref().map(|m| m.intent.as_str()),
-                "confidence": matched.as_ref().map(|m| m.confidence),
-                "no_match": context.dialog.no_match_count > 0,
-                "duration_ms": context.updated_ms.saturating_sub(started),
-            })
-            .to_string(),
-        );
+        let now = self.clock.now_ms();
+        context.updated_ms = now;
+        let handoff = !outcome.handoffs.is_empty();
+        let no_match = matched.is_none()
+            && (context.dialog.no_match_count > 0
+                || outcome.handoffs.iter().any(|r| matches!(r, HandoffReason::RepeatedNoMatch { .. })));
+        if handoff {
+            context.status = Status::Waiting;
+        }
+        events.push(Event::Turn {
+            day: day(started),
+            channel: WEB.into(),
+            intent: matched.as_ref().map(|m| m.intent.clone()),
+            no_match,
+            handoff,
+            unmatched: (no_match && stores_text).then(|| analytics::mask(&last.mask(heard))),
+            duration_ms: now.saturating_sub(started),
+        });
+        if outcome.ended {
+            events.push(self.resolve_context(&mut context, now));
+        }
+        self.save(&user, &context, &history).await?;
+        self.record(&events).await;
+        self.log(serde_json::json!({
+            "event": "turn",
+            "channel": WEB,
+            "intent": matched.as_ref().map(|m| m.intent.as_str()),
+            "confidence": matched.as_ref().map(|m| m.confidence),
+            "no_match": no_match,
+            "handoff": handoff,
+            "duration_ms": now.saturating_sub(started),
+        }));
         Ok(exchange)
     }
 
+    /// Marks the conversation resolved; the event for analytics.
+    fn resolve_context(&self, context: &mut UserContext, now: u64) -> Event {
+        context.status = Status::Resolved;
+        context.dialog.active = None;
+        context.dialog.flow = None;
+        Event::Resolved {
+            day: day(now),
+            channel: context.channel.clone(),
+            resolution_ms: now.saturating_sub(context.created_ms),
+        }
+    }
+
     /// Collects a turn's messages, carries out its effects (webhook calls, whose outcomes
-    /// resume the engine; handoffs, which are logged), and returns the last turn.
-    async fn run_effects(
-        &self,
-        mut turn: Turn,
-        conversation: &ConversationId,
-        replies: &mut Vec<Reply>,
-        logs: &mut Vec<String>,
-    ) -> Turn {
+    /// resume the engine; handoffs and the end of the session, which are reported).
+    async fn run_effects(&self, mut turn: Turn, conversation: &ConversationId) -> Outcome {
+        let (mut replies, mut handoffs, mut ended) = (Vec::new(), Vec::new(), false);
         // The engine asks for one webhook per turn; the bound guards against an agent that loops.
         for _ in 0..4 {
             if turn.replaces_earlier {
@@ -202,41 +317,109 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
             for effect in std::mem::take(&mut turn.effects) {
                 match effect {
                     Effect::CallWebhook { webhook: name, request } => webhook = Some((name, request)),
-                    // Routing to a human arrives with the agent console; until then the request is recorded.
-                    Effect::Handoff { reason } => logs.push(
-                        serde_json::json!({ "event": "handoff", "conversation": conversation.as_str(), "reason": format!("{reason:?}") })
-                            .to_string(),
-                    ),
-                    Effect::EndSession => logs.push(
-                        serde_json::json!({ "event": "end_session", "conversation": conversation.as_str() }).to_string(),
-                    ),
+                    Effect::Handoff { reason } => {
+                        self.log(serde_json::json!({
+                            "event": "handoff", "conversation": conversation.as_str(), "reason": format!("{reason:?}")
+                        }));
+                        handoffs.push(reason);
+                    }
+                    Effect::EndSession => ended = true,
                 }
             }
             let Some((name, mut request)) = webhook else { break };
             request.session_info.session = conversation.to_string();
             request.detect_intent_response_id = self.clock.random_id();
             let definition = &self.agent.webhooks[&name];
-            let (outcome, failure) = fulfillment::call(&self.http, &self.config, &name, definition, &request).await;
-            logs.extend(failure);
-            turn = dialog::resume(self.agent, &turn.state, outcome);
+            let (result, failure) = fulfillment::call(&self.http, &self.config, &name, definition, &request).await;
+            if let Some(line) = failure {
+                self.logs.borrow_mut().push(line);
+            }
+            let redacted = std::mem::take(&mut turn.redacted);
+            turn = dialog::resume(self.agent, &turn.state, result);
+            turn.redacted.extend(redacted);
         }
-        turn
+        Outcome { last: turn, replies, handoffs, ended }
     }
 
-    /// The conversation's messages, oldest first.
-    pub async fn history(&self, conversation: &ConversationId, user: &UserId) -> Result<Vec<Message>, ApiError> {
+    /// The conversation's messages, oldest first: all of them (up to the history limit), those
+    /// after the message `after` (polling), or the `limit` before `before` (paging back).
+    pub async fn history(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        page: &HistoryPage,
+    ) -> Result<(Vec<Message>, Option<String>), ApiError> {
         self.open_context(conversation, user).await?;
-        self.load_history(conversation).await
+        let all = self.load_history(conversation).await?;
+        let seq = |m: &Message| m.id.trim_start_matches('m').parse::<u64>().unwrap_or(0);
+        let mut selected: Vec<Message> = all
+            .into_iter()
+            .filter(|m| page.after.is_none_or(|a| seq(m) > a) && page.before.is_none_or(|b| seq(m) < b))
+            .collect();
+        let limit = page.limit.unwrap_or(usize::MAX);
+        let mut previous = None;
+        if selected.len() > limit {
+            let cut = selected.len() - limit;
+            selected.drain(..cut);
+            previous = selected.first().map(|m| m.id.clone());
+        }
+        Ok((selected, previous))
     }
 
-    async fn open_context(&self, conversation: &ConversationId, user: &UserId) -> Result<UserContext, ApiError> {
+    /// Ends the conversation as resolved; the next visit starts a new one.
+    pub async fn end(&self, conversation: &ConversationId, user: &UserId) -> Result<(), ApiError> {
+        let (user, mut context) = self.open_context(conversation, user).await?;
+        if context.status == Status::Resolved {
+            return Ok(());
+        }
+        let history = self.load_history(conversation).await?;
+        let now = self.clock.now_ms();
+        let event = self.resolve_context(&mut context, now);
+        context.updated_ms = now;
+        self.save(&user, &context, &history).await?;
+        self.record(&[event]).await;
+        Ok(())
+    }
+
+    /// Records "Was this helpful?" for a bot message or the whole conversation.
+    pub async fn feedback(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        feedback: &Feedback,
+    ) -> Result<(), ApiError> {
+        let (_, context) = self.open_context(conversation, user).await?;
+        if let Some(id) = &feedback.message_id {
+            let known = id
+                .strip_prefix('m')
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n >= 1 && n <= context.last_seq);
+            if !known {
+                return Err(ApiError::BadRequest(format!("unknown message_id '{id}'")));
+            }
+        }
+        let event = Event::Feedback {
+            day: day(self.clock.now_ms()),
+            helpful: feedback.helpful,
+            message: feedback.message_id.is_some(),
+        };
+        self.record(&[event]).await;
+        Ok(())
+    }
+
+    /// The context of the conversation a token grants, following a merge.
+    pub(crate) async fn open_context(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+    ) -> Result<(UserId, UserContext), ApiError> {
         match self.load_context(user).await? {
-            Some(c) if c.conversation_id == conversation.as_str() => Ok(c),
+            (user, Some(c)) if c.conversation_id == conversation.as_str() => Ok((user, c)),
             _ => Err(ApiError::NotFound(format!("conversation '{conversation}' not found"))),
         }
     }
 
-    fn message(&self, context: &mut UserContext, role: Role, reply: Reply) -> Message {
+    pub(crate) fn message(&self, context: &mut UserContext, role: Role, reply: Reply) -> Message {
         context.last_seq += 1;
         Message {
             id: format!("m{}", context.last_seq),
@@ -248,27 +431,81 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock> Edge<'a, S, H, C> {
         }
     }
 
-    async fn load_context(&self, user: &UserId) -> Result<Option<UserContext>, ApiError> {
-        let Some(raw) = self.store.get(&format!("ctx:{user}")).await? else {
-            return Ok(None);
-        };
-        serde_json::from_str(&raw).map(Some).map_err(|e| ApiError::Corrupt(format!("ctx:{user}: {e}")))
+    /// The user's context, following one merge redirect. A record that no longer parses is
+    /// logged and treated as absent: the user starts afresh rather than being locked out.
+    pub(crate) async fn load_context(&self, user: &UserId) -> Result<(UserId, Option<UserContext>), ApiError> {
+        let mut user = user.clone();
+        for _ in 0..2 {
+            let Some(raw) = self.store.get(&format!("ctx:{user}")).await? else {
+                return Ok((user, None));
+            };
+            match serde_json::from_str::<Stored>(&raw) {
+                Ok(Stored::Live(context)) => return Ok((user, Some(*context))),
+                Ok(Stored::Merged { merged_into }) => match UserId::parse(&merged_into) {
+                    Some(next) => user = next,
+                    None => break,
+                },
+                Err(e) => {
+                    self.log(serde_json::json!({ "event": "corrupt_context", "user": user.as_str(), "detail": e.to_string() }));
+                    return Ok((user, None));
+                }
+            }
+        }
+        self.log(serde_json::json!({ "event": "corrupt_context", "user": user.as_str(), "detail": "merge chain" }));
+        Ok((user, None))
     }
 
-    async fn load_history(&self, conversation: &ConversationId) -> Result<Vec<Message>, ApiError> {
+    pub(crate) async fn load_history(&self, conversation: &ConversationId) -> Result<Vec<Message>, ApiError> {
         let Some(raw) = self.store.get(&format!("hist:{conversation}")).await? else {
             return Ok(Vec::new());
         };
-        serde_json::from_str(&raw).map_err(|e| ApiError::Corrupt(format!("hist:{conversation}: {e}")))
+        match serde_json::from_str(&raw) {
+            Ok(history) => Ok(history),
+            Err(e) => {
+                self.log(serde_json::json!({ "event": "corrupt_history", "conversation": conversation.as_str(), "detail": e.to_string() }));
+                Ok(Vec::new())
+            }
+        }
     }
 
-    async fn save(&self, user: &UserId, context: &UserContext, history: &[Message]) -> Result<(), ApiError> {
-        let ttl = Some(self.config.context_ttl_seconds);
+    pub(crate) async fn save(&self, user: &UserId, context: &UserContext, history: &[Message]) -> Result<(), ApiError> {
+        let ttl = Some(self.config.ttl_for(&context.channel));
         let kept = &history[history.len().saturating_sub(self.config.history_limit)..];
         let history_json = serde_json::to_string(kept).expect("messages serialise");
         self.store.put(&format!("hist:{}", context.conversation_id), &history_json, ttl).await?;
-        let context_json = serde_json::to_string(context).expect("context serialises");
+        let context_json = serde_json::to_string(&Stored::Live(Box::new(context.clone()))).expect("context serialises");
         self.store.put(&format!("ctx:{user}"), &context_json, ttl).await?;
         Ok(())
     }
+
+    /// Sends events to analytics; a failure there is logged, never the user's problem.
+    pub(crate) async fn record(&self, events: &[Event]) {
+        if let Err(e) = self.analytics.record(events).await {
+            self.log(serde_json::json!({ "event": "analytics_failed", "detail": e.to_string() }));
+        }
+    }
+}
+
+/// Which part of the history to return.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryPage {
+    /// Only messages after this sequence number (`m12` → 12).
+    pub after: Option<u64>,
+    /// Only messages before this sequence number.
+    pub before: Option<u64>,
+    /// At most this many, the latest.
+    pub limit: Option<usize>,
+}
+
+/// What a turn's effects came to.
+struct Outcome {
+    last: Turn,
+    replies: Vec<Reply>,
+    handoffs: Vec<HandoffReason>,
+    ended: bool,
+}
+
+/// `YYYY-MM-DD` (UTC) of a timestamp.
+pub(crate) fn day(ms: u64) -> String {
+    Date::from_unix_ms(ms).iso()
 }

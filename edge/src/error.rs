@@ -1,5 +1,6 @@
 //! The API's errors and their one mapping to HTTP status codes and stable error codes.
 
+use crate::identity::IdentityError;
 use crate::ports::StoreError;
 use switchboard_dialog::protocol::{ErrorBody, ErrorDetail};
 
@@ -24,6 +25,15 @@ pub enum ApiError {
     /// The body exceeds the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// A verified identity did not verify.
+    #[error("identity rejected: {0}")]
+    Identity(#[from] IdentityError),
+    /// The browser page's origin is not on the allow-list.
+    #[error("origin '{0}' is not allowed to call this API")]
+    OriginNotAllowed(String),
+    /// Too many requests; retry after this many seconds.
+    #[error("too many requests; retry in {0} s")]
+    RateLimited(u64),
     /// The context store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,6 +51,10 @@ impl ApiError {
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge(_) => 413,
+            Self::Identity(IdentityError::NotConfigured) => 501,
+            Self::Identity(_) => 401,
+            Self::OriginNotAllowed(_) => 403,
+            Self::RateLimited(_) => 429,
             Self::Store(_) | Self::Corrupt(_) => 500,
         }
     }
@@ -54,6 +68,10 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Identity(IdentityError::NotConfigured) => "identity_not_configured",
+            Self::Identity(_) => "identity_rejected",
+            Self::OriginNotAllowed(_) => "origin_not_allowed",
+            Self::RateLimited(_) => "rate_limited",
             Self::Store(_) | Self::Corrupt(_) => "internal",
         }
     }

@@ -16,7 +16,7 @@
 //! built in); one that scripts any sends every fulfillment to the script.
 
 use crate::api::{self, ApiRequest};
-use crate::memory::{MemoryStore, ScriptedHttp, StepClock};
+use crate::memory::{MemoryAnalytics, MemoryStore, ScriptedHttp, StepClock};
 use crate::ports::{HttpError, HttpResponse};
 use crate::{Config, Edge};
 use switchboard_dialog::agent::Agent;
@@ -86,8 +86,16 @@ pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
         })
         .collect();
     let scripted = !answers.is_empty();
-    let config = Config::new("golden", scripted.then(|| "http://golden.invalid/webhook".to_owned()));
-    let edge = Edge::new(agent, config, MemoryStore::default(), ScriptedHttp::new(answers), StepClock::default());
+    let mut config = Config::for_tests();
+    config.fulfillment_url = scripted.then(|| "http://golden.invalid/webhook".to_owned());
+    let edge = Edge::new(
+        agent,
+        config,
+        MemoryStore::default(),
+        ScriptedHttp::new(answers),
+        StepClock::default(),
+        MemoryAnalytics::default(),
+    );
     let opened = futures_executor::block_on(edge.open(None));
     let Ok((created, _)) = opened else {
         return vec![Failure { line: 1, message: "could not open a conversation".into() }];

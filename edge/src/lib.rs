@@ -5,24 +5,31 @@
 //! the in-memory implementations of [`memory`] and in the worker with KV and `fetch`.
 //!
 //! ```
-//! use switchboard_edge::{api::{self, ApiRequest}, memory::{MemoryStore, NoHttp, StepClock}, Config, Edge};
+//! use switchboard_edge::{api::{self, ApiRequest}, Config, Edge};
+//! use switchboard_edge::memory::{MemoryAnalytics, MemoryStore, NoHttp, StepClock};
 //! use switchboard_dialog::agent::Agent;
 //!
 //! let agent = Agent::from_json(include_str!("../agents/retail-demo.json")).unwrap();
-//! let edge = Edge::new(&agent, Config::for_tests(), MemoryStore::default(), NoHttp, StepClock::default());
+//! let edge = Edge::new(&agent, Config::for_tests(), MemoryStore::default(), NoHttp, StepClock::default(),
+//!                      MemoryAnalytics::default());
 //! let request = ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#);
 //! let response = futures_executor::block_on(api::handle(&edge, request));
 //! assert_eq!(response.status, 201);
 //! ```
 
+pub mod analytics;
 pub mod api;
 pub mod config;
+pub mod context;
 pub mod conversation;
 pub mod demo;
 pub mod error;
 pub mod fulfillment;
 pub mod golden;
+pub mod identity;
 pub mod ids;
+pub mod limits;
+mod linking;
 pub mod memory;
 pub mod ports;
 pub mod token;

@@ -1,6 +1,7 @@
 //! In-memory implementations of the [`crate::ports`] traits, for native tests and examples.
 
-use crate::ports::{Clock, ContextStore, HttpClient, HttpError, HttpResponse, StoreError};
+use crate::analytics::{DailyStats, Event};
+use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient, HttpError, HttpResponse, StoreError};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -90,5 +91,26 @@ impl Clock for StepClock {
         let n = self.ids.get() + 1;
         self.ids.set(n);
         format!("{n:032x}")
+    }
+}
+
+/// Analytics days in a map.
+#[derive(Debug, Default)]
+pub struct MemoryAnalytics {
+    /// Day → figures.
+    pub days: RefCell<BTreeMap<String, DailyStats>>,
+}
+
+impl AnalyticsStore for MemoryAnalytics {
+    async fn record(&self, events: &[Event]) -> Result<(), StoreError> {
+        let mut days = self.days.borrow_mut();
+        for event in events {
+            days.entry(event.day().to_owned()).or_insert_with(|| DailyStats::new(event.day())).record(event);
+        }
+        Ok(())
+    }
+
+    async fn days(&self, from: &str, to: &str) -> Result<Vec<DailyStats>, StoreError> {
+        Ok(self.days.borrow().range(from.to_owned()..=to.to_owned()).map(|(_, d)| d.clone()).collect())
     }
 }

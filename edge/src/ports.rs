@@ -59,3 +59,12 @@ pub trait Clock {
     /// A fresh unguessable identifier: lowercase hex, at least 128 bits.
     fn random_id(&self) -> String;
 }
+
+/// Where analytics go: one [`DailyStats`](crate::analytics::DailyStats) per day (the worker's
+/// analytics Durable Object; [`crate::memory::MemoryAnalytics`] in tests).
+pub trait AnalyticsStore {
+    /// Folds events into their days.
+    async fn record(&self, events: &[crate::analytics::Event]) -> Result<(), StoreError>;
+    /// The stored days within `from..=to` (`YYYY-MM-DD`).
+    async fn days(&self, from: &str, to: &str) -> Result<Vec<crate::analytics::DailyStats>, StoreError>;
+}

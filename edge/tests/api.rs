@@ -1,70 +1,13 @@
 //! The HTTP API driven natively: in-memory store, scripted webhooks, stepping clock.
 
-use futures_executor::block_on;
+mod common;
+
+use common::*;
 use serde_json::Value;
-use switchboard_dialog::agent::Agent;
-use switchboard_edge::api::{self, ApiRequest, ApiResponse};
-use switchboard_edge::memory::{MemoryStore, ScriptedHttp, StepClock};
+use switchboard_edge::Config;
+use switchboard_edge::api::ApiRequest;
+use switchboard_edge::memory::ScriptedHttp;
 use switchboard_edge::ports::{HttpError, HttpResponse};
-use switchboard_edge::{Config, Edge};
-
-type TestEdge = Edge<'static, MemoryStore, ScriptedHttp, StepClock>;
-
-fn agent() -> &'static Agent {
-    static AGENT: std::sync::OnceLock<Agent> = std::sync::OnceLock::new();
-    AGENT.get_or_init(|| Agent::from_json(include_str!("../agents/retail-demo.json")).unwrap())
-}
-
-fn edge_with(config: Config, http: ScriptedHttp) -> TestEdge {
-    Edge::new(agent(), config, MemoryStore::default(), http, StepClock::default())
-}
-
-fn edge() -> TestEdge {
-    edge_with(Config::for_tests(), ScriptedHttp::default())
-}
-
-fn call(edge: &TestEdge, request: ApiRequest) -> (u16, Value) {
-    let ApiResponse { status, body, .. } = block_on(api::handle(edge, request));
-    (status, if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap() })
-}
-
-struct Session {
-    id: String,
-    token: String,
-}
-
-fn open(edge: &TestEdge, visitor: Option<&str>) -> (Session, Value) {
-    let body = match visitor {
-        Some(v) => format!(r#"{{"channel":"web","visitor_id":"{v}"}}"#),
-        None => r#"{"channel":"web"}"#.to_owned(),
-    };
-    let (status, json) = call(edge, ApiRequest::post("/v1/conversations", &body));
-    assert!(status == 200 || status == 201, "{status} {json}");
-    let session =
-        Session { id: json["conversation_id"].as_str().unwrap().into(), token: json["token"].as_str().unwrap().into() };
-    (session, json)
-}
-
-fn say(edge: &TestEdge, s: &Session, text: &str) -> Vec<String> {
-    let body = serde_json::json!({ "text": text }).to_string();
-    let (status, json) =
-        call(edge, ApiRequest::post(&format!("/v1/conversations/{}/messages", s.id), &body).bearer(&s.token));
-    assert_eq!(status, 200, "{json}");
-    json["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect()
-}
-
-fn history(edge: &TestEdge, s: &Session) -> Vec<(String, String)> {
-    let (status, json) = call(edge, ApiRequest::get(&format!("/v1/conversations/{}/messages", s.id)).bearer(&s.token));
-    assert_eq!(status, 200, "{json}");
-    json["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["role"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
-const DELIVERY: &str = "Your order 123456 is out for delivery and expected by 6 PM today.";
 
 #[test]
 fn the_seed_conversation_with_the_builtin_demo_orders() {
@@ -110,7 +53,8 @@ fn a_turn_costs_two_reads_and_two_writes() {
 fn fulfillment_url_sends_a_cx_request_and_shows_a_snake_case_reply() {
     let reply = r#"{"fulfillment_response":{"messages":[{"text":{"text":["Order 42: shipped."]}}]}}"#;
     let http = ScriptedHttp::new([Ok(HttpResponse { status: 200, body: reply.as_bytes().to_vec() })]);
-    let edge = edge_with(Config::new("k", Some("http://127.0.0.1:9/hook".into())), http);
+    let edge =
+        edge_with(Config { fulfillment_url: Some("http://127.0.0.1:9/hook".into()), ..Config::for_tests() }, http);
     let (s, _) = open(&edge, None);
     assert_eq!(say(&edge, &s, "track order 42"), ["Order 42: shipped."]);
     let requests = edge.http.requests.borrow();
@@ -131,7 +75,10 @@ fn failing_webhooks_get_the_apology_and_lose_nothing() {
         Err(HttpError::Timeout(5000)),
         Ok(HttpResponse { status: 200, body: vec![b' '; 70_000] }),
     ];
-    let edge = edge_with(Config::new("k", Some("http://127.0.0.1:9/hook".into())), ScriptedHttp::new(failures));
+    let edge = edge_with(
+        Config { fulfillment_url: Some("http://127.0.0.1:9/hook".into()), ..Config::for_tests() },
+        ScriptedHttp::new(failures),
+    );
     let (s, _) = open(&edge, None);
     for _ in 0..4 {
         let replies = say(&edge, &s, "where is order 7");

@@ -12,6 +12,52 @@ pub struct CreateConversation {
     /// The anonymous visitor's id, as returned by an earlier call; omitted on a first visit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor_id: Option<String>,
+    /// A signed-in user of the embedding site, verified at once (as [`Identify`]).
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identify>,
+}
+
+/// `POST /v1/conversations/{id}/identify`: who the visitor is, vouched for by the embedding
+/// site: `user_id` + `user_hash` (hex HMAC-SHA256 of the user id with the identity secret), or
+/// a `jwt` (HS256, with `exp`, `sub` = user id). `name`, `email`, `phone` fill the profile; with
+/// `user_hash` only the `user_id` is verified, so only it links identities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Identify {
+    /// The site's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// hex(HMAC-SHA256(identity secret, user_id)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
+    /// A signed JWT instead of `user_id` + `user_hash`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl Identify {
+    /// Whether any verification is given (otherwise the request carries no identity).
+    pub fn is_present(&self) -> bool {
+        self.user_id.is_some() || self.user_hash.is_some() || self.jwt.is_some()
+    }
+}
+
+/// `POST /v1/conversations/{id}/feedback`: "Was this helpful?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The bot message voted on (`m7`); the whole conversation when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The vote.
+    pub helpful: bool,
 }
 
 /// The reply to [`CreateConversation`].
@@ -29,11 +75,14 @@ pub struct ConversationCreated {
     pub messages: Vec<Message>,
 }
 
-/// `POST /v1/conversations/{id}/messages`: what the user said.
+/// `POST /v1/conversations/{id}/messages`: what the user said, or the quick reply pressed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendMessage {
-    /// The user's text.
+    /// The user's text (for a quick reply: its label, as shown in the history).
     pub text: String,
+    /// A quick reply's or card button's payload: what the agent hears instead of `text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
 }
 
 /// A list of messages: the reply to [`SendMessage`] and the history.
@@ -41,6 +90,9 @@ pub struct SendMessage {
 pub struct Messages {
     /// Messages, oldest first.
     pub messages: Vec<Message>,
+    /// History pages: the `before` cursor for the previous page, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// Who wrote a message.
@@ -51,6 +103,8 @@ pub enum Role {
     User,
     /// The agent (the dialog engine).
     Bot,
+    /// A human agent.
+    Agent,
 }
 
 /// One message of a conversation.

@@ -1,6 +1,6 @@
 //! The agent file as written (JSON or YAML) and its checks, which turn it into an [`Agent`].
 
-use super::{Agent, AgentError, Fulfillment, Handoff, Intent, Parameter, Validation, Webhook};
+use super::{Agent, AgentError, ChannelPrivacy, Fulfillment, Handoff, Intent, Parameter, Validation, Webhook};
 use crate::entity::{EntityType, ListEntity, ListEntry};
 use crate::nlu::{IntentClassifier, SlotTagger, TaggedPhrase, TaggerOptions, annotate};
 use crate::response::{RawResponse, validate_all};
@@ -52,6 +52,8 @@ struct RawAgent {
     entities: BTreeMap<String, RawEntity>,
     #[serde(default)]
     flows: BTreeMap<String, crate::flow::RawFlow>,
+    #[serde(default)]
+    privacy: BTreeMap<String, RawPrivacy>,
     intents: Vec<RawIntent>,
 }
 
@@ -76,6 +78,13 @@ struct RawListEntry {
     value: String,
     #[serde(default)]
     synonyms: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrivacy {
+    #[serde(default = "yes")]
+    store_text: bool,
 }
 
 #[derive(Deserialize)]
@@ -348,6 +357,16 @@ fn validate(raw: RawAgent) -> Result<Agent, AgentError> {
             .map_err(|(field, message)| AgentError::Invalid { field, message })?;
         flows.insert(name, flow);
     }
+    let mut privacy = BTreeMap::new();
+    for (channel, p) in raw.privacy {
+        if !crate::response::CHANNELS.contains(&channel.as_str()) {
+            return invalid(
+                format!("privacy.{channel}"),
+                format!("unknown channel '{channel}'; expected one of {}", crate::response::CHANNELS.join(", ")),
+            );
+        }
+        privacy.insert(channel, ChannelPrivacy { store_text: p.store_text });
+    }
     let webhooks =
         raw.webhooks.into_iter().map(|(name, w)| (name, Webhook { url: w.url, timeout_ms: w.timeout_ms })).collect();
     Ok(Agent {
@@ -362,6 +381,7 @@ fn validate(raw: RawAgent) -> Result<Agent, AgentError> {
         handoff,
         intents,
         flows,
+        privacy,
         classifier: IntentClassifier::default(),
         tagger: (!tagged.is_empty()).then(|| SlotTagger::train(&tagged, &TaggerOptions::default())),
     })

@@ -60,6 +60,8 @@ pub struct Agent {
     pub intents: Vec<Intent>,
     /// Multi-step flows by name.
     pub flows: BTreeMap<String, crate::flow::Flow>,
+    /// What may be stored per channel (channels not listed: everything but `redact` values).
+    pub privacy: BTreeMap<String, ChannelPrivacy>,
     pub(crate) classifier: IntentClassifier,
     /// Learned from annotated training phrases; fills free-form (`@sys.any`) parameters.
     pub(crate) tagger: Option<SlotTagger>,
@@ -72,6 +74,21 @@ pub struct Handoff {
     pub messages: Vec<Response>,
     /// Hand off after this many consecutive utterances that matched nothing.
     pub after_no_match: Option<u32>,
+}
+
+/// A channel's privacy rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelPrivacy {
+    /// Whether the user's words from this channel may be stored (history, analytics); when
+    /// not, history keeps `[not stored]` in their place.
+    pub store_text: bool,
+}
+
+impl Agent {
+    /// Whether the user's words from `channel` may be stored.
+    pub fn stores_text_from(&self, channel: &str) -> bool {
+        self.privacy.get(channel).is_none_or(|p| p.store_text)
+    }
 }
 
 /// A fulfillment webhook.
