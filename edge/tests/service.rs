@@ -1,0 +1,214 @@
+//! The service's guarantees beyond one conversation: analytics that match a scripted set of
+//! conversations, feedback, ending, history paging, CORS, rate limits, privacy in what is stored.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use switchboard_dialog::agent::Agent;
+use switchboard_edge::api::{self, ApiRequest};
+use switchboard_edge::memory::{MemoryAnalytics, MemoryStore, ScriptedHttp, StepClock};
+use switchboard_edge::{Config, Edge};
+
+fn analytics(edge: &TestEdge, query: &str) -> (u16, serde_json::Value) {
+    call(edge, ApiRequest::get(&format!("/v1/analytics{query}")).bearer("admin-token"))
+}
+
+#[test]
+fn analytics_match_a_scripted_set_of_conversations() {
+    let edge = edge();
+    // 1: resolved order status, rated helpful.
+    let (one, _) = open(&edge, None);
+    say(&edge, &one, "Where is my order?");
+    say(&edge, &one, "123456");
+    say(&edge, &one, "thanks, bye");
+    let vote = |s: &Session, body: serde_json::Value| {
+        call(&edge, ApiRequest::post(&s.path("feedback"), &body.to_string()).bearer(&s.token)).0
+    };
+    assert_eq!(vote(&one, json!({"message_id": "m5", "helpful": true})), 204);
+    // 2: two misses then a person.
+    let (two, _) = open(&edge, None);
+    say(&edge, &two, "do you repair bicycles");
+    say(&edge, &two, "my number is 0151 2345678");
+    say(&edge, &two, "talk to a human");
+    assert_eq!(vote(&two, json!({"helpful": false})), 204);
+    // 3: opened, ended by the customer.
+    let (three, _) = open(&edge, None);
+    say(&edge, &three, "hello");
+    assert_eq!(call(&edge, ApiRequest::post(&three.path("end"), "").bearer(&three.token)).0, 204);
+
+    let (status, report) = analytics(&edge, "?from=2025-11-01&to=2025-11-30");
+    assert_eq!(status, 200, "{report}");
+    let total = &report["total"];
+    assert_eq!(total["conversations"], 3);
+    assert_eq!(total["turns"], 7);
+    assert_eq!(total["handoffs"], 1);
+    assert_eq!(total["resolved"], 2);
+    // Matched: Check, Goodbye, TalkToHuman, Greeting = 4; unmatched: 2 ("123456" answers a prompt).
+    assert_eq!(total["intent_recognition_rate"], 0.6667);
+    assert_eq!(total["no_match_rate"], 0.2857);
+    assert_eq!(total["handoff_rate"], 0.3333);
+    assert_eq!(total["helpful_ratio"], 0.5);
+    assert_eq!(total["feedback"], 2);
+    assert!(total["median_resolution_ms"].as_u64().unwrap() > 0);
+    let unmatched: Vec<&str> =
+        report["top_unmatched"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert_eq!(unmatched, ["do you repair bicycles", "my number is <number> <number>"]);
+    assert_eq!(report["days"][0]["channels"]["web"]["conversations"], 3);
+    // Outside the period: nothing.
+    assert_eq!(analytics(&edge, "?from=2020-01-01&to=2020-01-31").1["total"]["turns"], 0);
+}
+
+#[test]
+fn analytics_need_the_admin_token() {
+    let edge = edge();
+    assert_eq!(call(&edge, ApiRequest::get("/v1/analytics")).0, 401);
+    assert_eq!(call(&edge, ApiRequest::get("/v1/analytics").bearer("guess")).0, 401);
+    assert_eq!(analytics(&edge, "?from=yesterday").0, 400);
+    let closed = edge_with(Config { admin_token: None, ..Config::for_tests() }, ScriptedHttp::default());
+    assert_eq!(call(&closed, ApiRequest::get("/v1/analytics").bearer("admin-token")).0, 401);
+}
+
+#[test]
+fn an_ended_conversation_makes_way_for_a_new_one_that_remembers_the_person() {
+    let edge = edge();
+    let (s, _) = open(&edge, Some("visitor-0001"));
+    say(&edge, &s, "Where is order 123456?");
+    assert_eq!(call(&edge, ApiRequest::post(&s.path("end"), "").bearer(&s.token)).0, 204);
+    let (next, created) = open(&edge, Some("visitor-0001"));
+    assert_ne!(next.id, s.id);
+    assert_eq!(created["messages"].as_array().unwrap().len(), 1, "a fresh welcome");
+    let stored = everything_stored(&edge);
+    assert!(stored.contains("\"order-number\":123456"), "session parameters are kept: {stored}");
+}
+
+#[test]
+fn history_pages_back_and_polls_forward() {
+    let edge = edge();
+    let (s, _) = open(&edge, None);
+    for _ in 0..3 {
+        say(&edge, &s, "hello");
+    }
+    let get = |q: &str| call(&edge, ApiRequest::get(&format!("{}?{q}", s.path("messages"))).bearer(&s.token));
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, latest) = get("limit=2");
+    assert_eq!(ids(&latest), ["m6", "m7"]);
+    assert_eq!(latest["previous"], "m6");
+    let (_, older) = get("before=m6&limit=4");
+    assert_eq!(ids(&older), ["m2", "m3", "m4", "m5"]);
+    let (_, newer) = get("after=m5");
+    assert_eq!(ids(&newer), ["m6", "m7"]);
+    assert!(newer.get("previous").is_none());
+    assert_eq!(get("limit=0").0, 400);
+    assert_eq!(get("after=yesterday").0, 400);
+}
+
+#[test]
+fn quick_reply_payloads_are_heard_and_labels_are_shown() {
+    let edge = edge();
+    let (s, _) = open(&edge, None);
+    let body = json!({"text": "Track my parcel", "payload": "Where is order 123456?"}).to_string();
+    let (status, reply) = call(&edge, ApiRequest::post(&s.path("messages"), &body).bearer(&s.token));
+    assert_eq!(status, 200);
+    assert_eq!(reply["messages"][0]["text"], DELIVERY);
+    assert_eq!(history(&edge, &s)[1].1, "Track my parcel");
+}
+
+#[test]
+fn browsers_from_other_origins_are_refused() {
+    let mut config = Config::for_tests();
+    config.allowed_origins = vec!["https://shop.example".into()];
+    let edge = edge_with(config, ScriptedHttp::default());
+    let create = || ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#);
+    let response = futures_executor::block_on(api::handle(&edge, create().from_origin("https://shop.example")));
+    assert_eq!(response.status, 201);
+    assert!(response.headers.contains(&("Access-Control-Allow-Origin".into(), "https://shop.example".into())));
+    let (status, error) = call(&edge, create().from_origin("https://evil.example"));
+    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("origin_not_allowed")));
+    let preflight = ApiRequest { method: "OPTIONS".into(), ..create() }.from_origin("https://shop.example");
+    let response = futures_executor::block_on(api::handle(&edge, preflight));
+    assert_eq!(response.status, 204);
+    assert!(response.headers.iter().any(|(k, _)| k == "Access-Control-Allow-Headers"));
+    assert_eq!(call(&edge, create()).0, 201, "server-to-server calls carry no Origin");
+}
+
+#[test]
+fn too_many_messages_from_one_user_or_ip_get_429() {
+    let mut config = Config::for_tests();
+    config.user_rate_per_minute = 3;
+    config.ip_rate_per_minute = 6;
+    let edge = edge_with(config, ScriptedHttp::default());
+    let (s, _) = open(&edge, None);
+    // The stepping clock moves a second per reading: all of this happens within a minute.
+    for _ in 0..3 {
+        say(&edge, &s, "hello");
+    }
+    let send = || ApiRequest::post(&s.path("messages"), r#"{"text":"hello"}"#).bearer(&s.token);
+    let response = futures_executor::block_on(api::handle(&edge, send()));
+    assert_eq!(response.status, 429);
+    assert!(response.headers.iter().any(|(k, _)| k == "Retry-After"));
+    assert_eq!(history(&edge, &s).len(), 7, "the refused message was not taken");
+    let from_ip = |r: ApiRequest| ApiRequest { ip: Some("203.0.113.9".into()), ..r };
+    let statuses: Vec<u16> = (0..8).map(|_| call(&edge, from_ip(ApiRequest::get("/v1/health"))).0).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
+}
+
+#[test]
+fn redacted_parameters_and_private_channels_never_reach_the_store() {
+    let agent: &'static Agent = Box::leak(Box::new(
+        Agent::from_yaml(
+            r#"
+name: pay
+fallback: ["?"]
+webhook_error: ["Payment failed."]
+webhooks: { pay: { url: "builtin:demo-orders" } }
+privacy: { web: { store_text: false } }
+entities: { card: { regex: "[0-9]{4}( ?[0-9]{4}){3}" } }
+intents:
+  - name: Pay
+    training_phrases: ["I want to pay", "pay my bill"]
+    parameters:
+      - { name: card, entity: "@card", mandatory: true, redact: true, prompts: ["Card number?"] }
+    responses: ["Charging card $card."]
+"#,
+        )
+        .unwrap(),
+    ));
+    let edge = Edge::new(
+        agent,
+        Config::for_tests(),
+        MemoryStore::default(),
+        ScriptedHttp::default(),
+        StepClock::default(),
+        MemoryAnalytics::default(),
+    );
+    let (s, _) = open(&edge, None);
+    let body = |t: &str| json!({"text": t}).to_string();
+    call(&edge, ApiRequest::post(&s.path("messages"), &body("I want to pay")).bearer(&s.token));
+    let (status, reply) =
+        call(&edge, ApiRequest::post(&s.path("messages"), &body("4111 1111 1111 1111")).bearer(&s.token));
+    assert_eq!(status, 200);
+    assert_eq!(reply["messages"][0]["text"], "Charging card 4111 1111 1111 1111.", "the user sees it once");
+    let stored = everything_stored(&edge);
+    assert!(!stored.contains("4111"), "{stored}");
+    assert!(!stored.contains("I want to pay"), "web text is not stored under this policy: {stored}");
+    assert!(stored.contains("[not stored]") && stored.contains("Charging card [redacted]."), "{stored}");
+}
+
+#[test]
+fn a_corrupt_stored_context_starts_afresh_and_is_logged() {
+    let edge = edge();
+    let (s, _) = open(&edge, Some("visitor-0001"));
+    let key = edge.store.entries.borrow().keys().find(|k| k.starts_with("ctx:")).unwrap().clone();
+    edge.store.entries.borrow_mut().get_mut(&key).unwrap().0 = "{garbage".into();
+    let response = futures_executor::block_on(api::handle(
+        &edge,
+        ApiRequest::post("/v1/conversations", r#"{"channel":"web","visitor_id":"visitor-0001"}"#),
+    ));
+    assert_eq!(response.status, 201, "{}", response.body);
+    assert!(response.logs.iter().any(|l| l.contains("corrupt_context")), "{:?}", response.logs);
+    let fresh = Session::from(&serde_json::from_str(&response.body).unwrap());
+    assert_ne!(fresh.id, s.id);
+}
