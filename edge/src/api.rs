@@ -110,7 +110,8 @@ impl ApiResponse {
         Self { status, headers: Vec::new(), body: String::new(), logs: Vec::new() }
     }
 
-    fn error(error: &ApiError) -> Self {
+    /// The JSON error response for `error`.
+    pub fn error(error: &ApiError) -> Self {
         let mut response = Self::json(error.status(), &error.body());
         if error.status() >= 500 {
             response.logs.push(serde_json::json!({ "event": "error", "detail": error.to_string() }).to_string());
@@ -123,8 +124,10 @@ impl ApiResponse {
 }
 
 /// The user whose Durable Object must serialise this request, when it touches a user's
-/// context: the token's user for conversation routes, the visitor's for creation.
-pub fn serialisation_key<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Option<String>
+/// context: the token's user for conversation routes, the visitor's for creation. Linking a
+/// verified identity runs in the object of the user that will survive the link (the one the
+/// identity already resolves to), so that user's context is read where it is written.
+pub async fn serialisation_key<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Option<String>
 where
     S: ContextStore,
     H: HttpClient,
@@ -132,17 +135,31 @@ where
     A: AnalyticsStore,
 {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["v1", "conversations", id, _] => {
-            edge.authorise(id, request.authorization.as_deref()).ok().map(|(_, u)| u.to_string())
+    let (anonymous, claims) = match segments.as_slice() {
+        ["v1", "conversations", id, rest] => {
+            let (_, user) = edge.authorise(id, request.authorization.as_deref()).ok()?;
+            match *rest {
+                "identify" => (user, serde_json::from_slice::<Identify>(&request.body).ok()),
+                _ => return Some(user.to_string()),
+            }
         }
         ["v1", "conversations"] if request.method == "POST" => {
             let create: CreateConversation = serde_json::from_slice(&request.body).ok()?;
             let visitor = crate::ids::VisitorId::parse(create.visitor_id.as_deref()?)?;
-            Some(UserId::for_visitor(&visitor).to_string())
+            (UserId::for_visitor(&visitor), create.identity.filter(Identify::is_present))
         }
-        _ => None,
+        _ => return None,
+    };
+    let Some(verified) = claims.and_then(|c| edge.verify(&c).ok()) else { return Some(anonymous.to_string()) };
+    for identity in verified.identities() {
+        if let Ok(Some(found)) = edge.store.get(&identity.index_key()).await
+            && let Some(found) = UserId::parse(&found)
+        {
+            let survivor = edge.load_context(&found).await.map(|(user, _)| user).unwrap_or(found);
+            return Some(survivor.to_string());
+        }
     }
+    Some(anonymous.to_string())
 }
 
 /// Routes a request: CORS and rate limits first, then the endpoint.

@@ -141,8 +141,7 @@ mod tests {
     use super::*;
 
     fn context(conversation: &str, updated_ms: u64, params: Value, profile: Profile) -> UserContext {
-        let mut dialog = DialogState::default();
-        dialog.parameters = params.as_object().unwrap().clone();
+        let dialog = DialogState { parameters: params.as_object().unwrap().clone(), ..DialogState::default() };
         UserContext {
             conversation_id: conversation.into(),
             dialog,

@@ -105,7 +105,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     /// The user an identity resolves to: the index entry, or the derived id of a first visit.
     pub async fn resolve(&self, identity: &ChannelIdentity) -> Result<UserId, ApiError> {
         match self.store.get(&identity.index_key()).await? {
-            Some(id) => UserId::parse(&id).ok_or_else(|| ApiError::Corrupt(format!("{}", identity.index_key()))),
+            Some(id) => UserId::parse(&id).ok_or_else(|| ApiError::Corrupt(identity.index_key())),
             None => Ok(identity.new_user()),
         }
     }
@@ -431,9 +431,9 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         }
     }
 
-    /// The user's context, following one merge redirect. A record that no longer parses is
+    /// The user's context (and the user it belongs to), following a merge redirect. A record that no longer parses is
     /// logged and treated as absent: the user starts afresh rather than being locked out.
-    pub(crate) async fn load_context(&self, user: &UserId) -> Result<(UserId, Option<UserContext>), ApiError> {
+    pub async fn load_context(&self, user: &UserId) -> Result<(UserId, Option<UserContext>), ApiError> {
         let mut user = user.clone();
         for _ in 0..2 {
             let Some(raw) = self.store.get(&format!("ctx:{user}")).await? else {

@@ -1,18 +1,32 @@
 //! The worker glue: turns `fetch` events into [`crate::api`] calls and implements the ports
-//! with KV, `fetch` and the JS clock. Deliberately thin; everything it calls is tested natively.
+//! with KV, Durable Objects, `fetch` and the JS clock. Deliberately thin; everything it calls
+//! is tested natively.
+//!
+//! Requests that touch a user's context go to that user's Durable Object ([`UserSession`]),
+//! which serialises them (an async lock held across the whole turn, webhook calls included)
+//! and keeps KV's one-write-per-second-per-key rule ([`crate::write_behind`]). Analytics go
+//! to the single [`AnalyticsHub`] object.
 
+use crate::analytics::{DailyStats, Event};
 use crate::api::{self, ApiRequest, ApiResponse};
 use crate::config::{Config, bindings};
-use crate::ports::{Clock, ContextStore, HttpClient, HttpError, HttpResponse, StoreError};
+use crate::conversation::Limits;
+use crate::ports::{
+    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpResponse, StoreError,
+};
+use crate::write_behind::{WriteBehind, WriteState};
 use crate::{Edge, token};
 use futures_util::future::{Either, select};
+use futures_util::lock::Mutex;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::Duration;
 use switchboard_dialog::agent::Agent;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event,
-    kv::KvStore,
+    AbortController, Context, Delay, DurableObject, Env, Fetch, Headers, ListOptions, Method, ObjectNamespace, Request,
+    RequestInit, Response, Result, State, Storage, durable_object, event, kv::KvStore,
 };
 
 /// The deployed agent, parsed and trained once per isolate.
@@ -29,31 +43,96 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+thread_local! {
+    /// Per-IP limits of this isolate.
+    static LIMITS: RefCell<Option<Rc<Limits>>> = const { RefCell::new(None) };
+}
+
+fn isolate_limits(config: &Config) -> Rc<Limits> {
+    LIMITS.with(|l| l.borrow_mut().get_or_insert_with(|| Rc::new(Limits::new(config))).clone())
+}
+
+/// Settings from the worker's variables and secrets; `None` when TOKEN_SECRET is missing.
+fn config(env: &Env) -> Option<Config> {
+    let read =
+        |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
+    let mut config = Config::new(&read(bindings::TOKEN_SECRET)?, read(bindings::FULFILLMENT_URL));
+    for name in [
+        bindings::IDENTITY_SECRET,
+        bindings::ADMIN_TOKEN,
+        bindings::ALLOWED_ORIGINS,
+        bindings::USER_RATE_PER_MINUTE,
+        bindings::IP_RATE_PER_MINUTE,
+        bindings::CONTEXT_TTL,
+    ] {
+        if let Some(value) = read(name)
+            && let Err(e) = config.set(name, &value)
+        {
+            worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
+        }
+    }
+    Some(config)
+}
+
+fn misconfigured() -> Result<Response> {
+    worker::console_error!("{}", r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#);
+    respond(ApiResponse {
+        status: 500,
+        headers: Vec::new(),
+        body: r#"{"error":{"code":"internal","message":"server misconfigured"}}"#.into(),
+        logs: Vec::new(),
+    })
+}
+
+async fn api_request(mut req: Request) -> Result<ApiRequest> {
     let body = match req.method() {
         Method::Get | Method::Head | Method::Options => Vec::new(),
         _ => req.bytes().await?,
     };
-    let request = ApiRequest {
+    let url = req.url()?;
+    Ok(ApiRequest {
         method: req.method().to_string(),
-        path: req.path(),
+        path: url.path().to_owned(),
+        query: url.query().unwrap_or_default().to_owned(),
         authorization: req.headers().get("Authorization")?,
+        origin: req.headers().get("Origin")?,
+        ip: req.headers().get("CF-Connecting-IP")?,
         body,
-    };
-    let secret = env.secret(bindings::TOKEN_SECRET).map(|s| s.to_string());
-    let Ok(secret) = secret else {
-        worker::console_error!("{}", r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#);
-        return respond(ApiResponse {
-            status: 500,
-            body: r#"{"error":{"code":"internal","message":"server misconfigured"}}"#.into(),
-            logs: Vec::new(),
-        });
-    };
-    let fulfillment_url = env.var(bindings::FULFILLMENT_URL).ok().map(|v| v.to_string());
+    })
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let request = api_request(req).await?;
+    let Some(config) = config(&env) else { return misconfigured() };
+    let limits = isolate_limits(&config);
+    let analytics = Hub(env.durable_object(bindings::ANALYTICS)?);
     let edge =
-        Edge::new(agent(), Config::new(&secret, fulfillment_url), Kv(env.kv(bindings::CONTEXT)?), FetchClient, JsClock);
-    respond(api::handle(&edge, request).await)
+        Edge::new(agent(), config, Kv(env.kv(bindings::CONTEXT)?), FetchClient, JsClock, analytics).with_limits(limits);
+    let Some(user) = api::serialisation_key(&edge, &request).await else {
+        return respond(api::handle(&edge, request).await);
+    };
+    // The IP limit is counted here, once; the user's object counts the user's messages.
+    if let Some(ip) = request.ip.as_deref()
+        && let Err(seconds) = edge.limits.ip.check(ip, JsClock.now_ms())
+    {
+        return respond(ApiResponse::error(&crate::error::ApiError::RateLimited(seconds)));
+    }
+    let stub = env.durable_object(bindings::USERS)?.get_by_name(&user)?;
+    let headers = Headers::new();
+    for (name, value) in [("Authorization", &request.authorization), ("Origin", &request.origin)] {
+        if let Some(value) = value {
+            headers.set(name, value)?;
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(request.method.clone())).with_headers(headers);
+    if !request.body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
+    }
+    let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
+    let forwarded = Request::new_with_init(&format!("https://user.internal{}{query}", request.path), &init)?;
+    stub.fetch_with_request(forwarded).await
 }
 
 fn respond(response: ApiResponse) -> Result<Response> {
@@ -64,13 +143,176 @@ fn respond(response: ApiResponse) -> Result<Response> {
     if response.status != 204 {
         headers.set("Content-Type", "application/json; charset=utf-8")?;
     }
-    // Any site may embed the widget; tokens travel as bearer headers, never cookies.
-    headers.set("Access-Control-Allow-Origin", "*")?;
-    headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
-    headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
-    headers.set("Access-Control-Max-Age", "86400")?;
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
     headers.set("Cache-Control", "no-store")?;
     Ok(Response::from_bytes(response.body.into_bytes())?.with_status(response.status).with_headers(headers))
+}
+
+/// One user's serialiser: every request touching the user's context runs here, one at a time.
+#[durable_object]
+pub struct UserSession {
+    state: State,
+    env: Env,
+    turns: Mutex<()>,
+    writes: RefCell<WriteState>,
+    limits: RefCell<Option<Rc<Limits>>>,
+}
+
+impl DurableObject for UserSession {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env, turns: Mutex::new(()), writes: RefCell::default(), limits: RefCell::default() }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let mut request = api_request(req).await?;
+        request.ip = None;
+        let Some(config) = config(&self.env) else { return misconfigured() };
+        let limits = self.limits.borrow_mut().get_or_insert_with(|| Rc::new(Limits::new(&config))).clone();
+        // Held across the whole turn, webhook calls included: the runtime lets other requests
+        // in while this one awaits I/O, and they must wait for the context it will write.
+        let _turn = self.turns.lock().await;
+        let kv = Kv(self.env.kv(bindings::CONTEXT)?);
+        let durable = ObjectStorage(self.state.storage());
+        let store = WriteBehind::new(&kv, &durable, &self.writes, JsClock.now_ms());
+        let analytics = Hub(self.env.durable_object(bindings::ANALYTICS)?);
+        let edge = Edge::new(agent(), config, store, FetchClient, JsClock, analytics).with_limits(limits);
+        let response = api::handle(&edge, request).await;
+        let flush_at = self.writes.borrow().flush_at_ms;
+        if let Some(at) = flush_at {
+            let offset = at.saturating_sub(JsClock.now_ms()).max(1) as i64;
+            self.state.storage().set_alarm(offset).await?;
+        }
+        respond(response)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let _turn = self.turns.lock().await;
+        let kv = Kv(self.env.kv(bindings::CONTEXT)?);
+        let durable = ObjectStorage(self.state.storage());
+        let flushed = WriteBehind::new(&kv, &durable, &self.writes, JsClock.now_ms())
+            .flush()
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        worker::console_log!("{}", serde_json::json!({ "event": "kv_flush", "keys": flushed }));
+        Response::empty()
+    }
+}
+
+/// The analytics store: one [`DailyStats`] per day in this object's storage.
+#[durable_object]
+pub struct AnalyticsHub {
+    state: State,
+}
+
+impl DurableObject for AnalyticsHub {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let storage = ObjectStorage(self.state.storage());
+        let url = req.url()?;
+        let days = match (req.method(), url.path()) {
+            (Method::Post, "/record") => {
+                let events: Vec<Event> = req.json().await?;
+                record(&storage, &events).await.map_err(|e| worker::Error::RustError(e.to_string()))?;
+                return Response::empty();
+            }
+            (Method::Get, "/days") => {
+                let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+                let (from, to) = (param("from").unwrap_or_default(), param("to").unwrap_or_default());
+                let stored = storage.list("day:").await.map_err(|e| worker::Error::RustError(e.to_string()))?;
+                stored
+                    .into_iter()
+                    .filter(|(k, _)| k["day:".len()..] >= *from.as_str() && k["day:".len()..] <= *to.as_str())
+                    .filter_map(|(_, v)| serde_json::from_str::<DailyStats>(&v).ok())
+                    .collect::<Vec<_>>()
+            }
+            _ => return Response::error("not found", 404),
+        };
+        Response::from_json(&days)
+    }
+}
+
+async fn record(storage: &ObjectStorage, events: &[Event]) -> std::result::Result<(), StoreError> {
+    for event in events {
+        let key = format!("day:{}", event.day());
+        let mut day = match storage.get(&key).await? {
+            Some(raw) => serde_json::from_str(&raw).unwrap_or_else(|_| DailyStats::new(event.day())),
+            None => DailyStats::new(event.day()),
+        };
+        day.record(event);
+        storage.put(&key, &serde_json::to_string(&day).expect("serialises")).await?;
+    }
+    Ok(())
+}
+
+/// The analytics object, called from the worker and from users' objects.
+struct Hub(ObjectNamespace);
+
+impl Hub {
+    async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Response> {
+        let stub = self.0.get_by_name("analytics")?;
+        let mut init = RequestInit::new();
+        init.with_method(method);
+        if let Some(body) = body {
+            init.with_body(Some(JsValue::from_str(&body)));
+        }
+        stub.fetch_with_request(Request::new_with_init(&format!("https://analytics.internal{path}"), &init)?).await
+    }
+}
+
+impl AnalyticsStore for Hub {
+    async fn record(&self, events: &[Event]) -> std::result::Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_string(events).expect("events serialise");
+        let store_error = |e: worker::Error| StoreError(e.to_string());
+        let response = self.call(Method::Post, "/record", Some(body)).await.map_err(store_error)?;
+        match response.status_code() {
+            200..=299 => Ok(()),
+            status => Err(StoreError(format!("analytics answered {status}"))),
+        }
+    }
+
+    async fn days(&self, from: &str, to: &str) -> std::result::Result<Vec<DailyStats>, StoreError> {
+        let store_error = |e: worker::Error| StoreError(e.to_string());
+        let mut response =
+            self.call(Method::Get, &format!("/days?from={from}&to={to}"), None).await.map_err(store_error)?;
+        response.json().await.map_err(store_error)
+    }
+}
+
+struct ObjectStorage(Storage);
+
+impl DurableStore for ObjectStorage {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
+        self.0.get::<String>(key).await.map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), StoreError> {
+        self.0.put(key, value).await.map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
+        self.0.delete(key).await.map(|_| ()).map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn list(&self, prefix: &str) -> std::result::Result<Vec<(String, String)>, StoreError> {
+        let map =
+            self.0.list_with_options(ListOptions::new().prefix(prefix)).await.map_err(|e| StoreError(e.to_string()))?;
+        let mut out = Vec::new();
+        for entry in map.entries() {
+            let pair: js_sys::Array = entry.map_err(|e| StoreError(format!("{e:?}")))?.unchecked_into();
+            if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
 }
 
 struct Kv(KvStore);

@@ -178,7 +178,7 @@ pub fn verify_jwt(secret: &[u8], jwt: &str, now_ms: u64) -> Result<VerifiedUser,
         return Err(IdentityError::WrongAlgorithm);
     }
     let mut mac = HmacSha256::new_from_slice(secret).expect("any key length");
-    mac.update(jwt.trim()[..parts[0].len() + 1 + parts[1].len()].as_bytes());
+    mac.update(&jwt.trim().as_bytes()[..parts[0].len() + 1 + parts[1].len()]);
     mac.verify_slice(&decode(signature)?).map_err(|_| IdentityError::BadSignature)?;
     let claims: JwtClaims =
         serde_json::from_slice(&decode(claims)?).map_err(|_| IdentityError::MalformedJwt("claims are not JSON"))?;

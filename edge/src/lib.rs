@@ -33,6 +33,7 @@ mod linking;
 pub mod memory;
 pub mod ports;
 pub mod token;
+pub mod write_behind;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

@@ -1,7 +1,9 @@
 //! In-memory implementations of the [`crate::ports`] traits, for native tests and examples.
 
 use crate::analytics::{DailyStats, Event};
-use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient, HttpError, HttpResponse, StoreError};
+use crate::ports::{
+    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpResponse, StoreError,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -112,5 +114,38 @@ impl AnalyticsStore for MemoryAnalytics {
 
     async fn days(&self, from: &str, to: &str) -> Result<Vec<DailyStats>, StoreError> {
         Ok(self.days.borrow().range(from.to_owned()..=to.to_owned()).map(|(_, d)| d.clone()).collect())
+    }
+}
+
+/// A Durable Object's storage in a map.
+#[derive(Debug, Default)]
+pub struct MemoryDurable {
+    /// Key → value.
+    pub entries: RefCell<BTreeMap<String, String>>,
+}
+
+impl DurableStore for MemoryDurable {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.entries.borrow().get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.entries.borrow_mut().insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .entries
+            .borrow()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

@@ -68,3 +68,16 @@ pub trait AnalyticsStore {
     /// The stored days within `from..=to` (`YYYY-MM-DD`).
     async fn days(&self, from: &str, to: &str) -> Result<Vec<crate::analytics::DailyStats>, StoreError>;
 }
+
+/// A Durable Object's own storage: strongly consistent, no per-key write limit, local to the
+/// object. Holds writes that KV must not take yet (see [`crate::write_behind`]).
+pub trait DurableStore {
+    /// The value under `key`, if any.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores `value` under `key`.
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Removes `key`.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Keys and values under `prefix`.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+}

@@ -108,3 +108,17 @@ fn one_users_token_cannot_reach_another_users_conversation() {
     }
     assert_eq!(history(&edge, &a).len(), 3, "nothing of B reached A");
 }
+
+#[test]
+fn a_verified_phone_fills_parameters_that_default_from_the_profile() {
+    let edge = edge();
+    let (s, _) = open(&edge, Some("visitor-0001"));
+    let jwt = sign_jwt(SECRET, &json!({"sub": "ann-42", "exp": 4_000_000_000u64, "phone": "+44 20 7946 0958"}));
+    let (status, linked) = identify(&edge, &s, json!({"jwt": jwt}));
+    assert_eq!(status, 200, "{linked}");
+    let s = Session::from(&linked);
+    assert_eq!(
+        say(&edge, &s, "can someone call me back"),
+        ["Thanks! A member of our team will call +442079460958 within the hour."]
+    );
+}

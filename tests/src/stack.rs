@@ -9,6 +9,10 @@ use xtask::wrangler::DevServer;
 
 /// The token secret the test worker signs with, so tests can forge valid-looking tokens.
 pub const TOKEN_SECRET: &str = "e2e-test-secret";
+/// The identity secret the embedding site shares with the worker under test.
+pub const IDENTITY_SECRET: &str = "e2e-identity-secret";
+/// The admin token of the worker under test.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 
 /// A running local worker with its own KV folder.
 pub struct Stack {
@@ -21,6 +25,11 @@ pub struct Stack {
 impl Stack {
     /// Starts the worker; `fulfillment_url` is passed as `FULFILLMENT_URL`.
     pub async fn start(fulfillment_url: Option<&str>) -> Stack {
+        Self::start_with(fulfillment_url, &[]).await
+    }
+
+    /// Starts the worker with more variables (rate limits, …).
+    pub async fn start_with(fulfillment_url: Option<&str>, vars: &[(&'static str, &str)]) -> Stack {
         let root = root();
         for built in ["edge/build/index.js", "public/widget/switchboard_widget_bg.wasm", "node_modules/.bin/wrangler"] {
             assert!(root.join(built).exists(), "{built} is missing: run `cargo xtask build` (cargo xtask test does)");
@@ -35,6 +44,10 @@ impl Stack {
             config_home: &dir.path().join("home"),
             token_secret: TOKEN_SECRET,
             fulfillment_url,
+            vars: [("IDENTITY_SECRET", IDENTITY_SECRET.to_owned()), ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned())]
+                .into_iter()
+                .chain(vars.iter().map(|(k, v)| (*k, (*v).to_owned())))
+                .collect(),
         };
         let child = server
             .command(&root)
@@ -62,6 +75,36 @@ impl Stack {
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The local KV folder (for `wrangler kv … --local --persist-to`).
+    pub fn kv_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("kv")
+    }
+
+    /// Every key and value in the worker's local KV namespace `CONTEXT`, read with wrangler
+    /// itself (`wrangler kv key list/get --local`), as an operator would.
+    pub fn kv_dump(&self) -> std::collections::BTreeMap<String, String> {
+        let root = root();
+        let wrangler = |args: &[&str]| {
+            let output = std::process::Command::new(root.join("node_modules/.bin/wrangler"))
+                .current_dir(&root)
+                .args(["kv", "key"])
+                .args(args)
+                .args(["--binding", "CONTEXT", "--local", "--config", "edge/wrangler.toml", "--persist-to"])
+                .arg(self.kv_dir())
+                .env("XDG_CONFIG_HOME", self.dir.path().join("home"))
+                .env("WRANGLER_SEND_METRICS", "false")
+                .output()
+                .expect("wrangler runs");
+            assert!(output.status.success(), "wrangler kv {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8(output.stdout).expect("utf-8")
+        };
+        let keys: Vec<serde_json::Value> = serde_json::from_str(&wrangler(&["list"])).expect("a JSON key list");
+        keys.iter()
+            .filter_map(|k| k["name"].as_str())
+            .map(|name| (name.to_owned(), wrangler(&["get", name, "--text"])))
+            .collect()
     }
 
     /// What wrangler printed so far.

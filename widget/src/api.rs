@@ -37,7 +37,7 @@ impl Client {
 
     /// Opens (or resumes) the visitor's conversation.
     pub async fn open(&self, visitor_id: Option<String>) -> Result<ConversationCreated, ApiError> {
-        let body = CreateConversation { channel: "web".into(), visitor_id };
+        let body = CreateConversation { channel: "web".into(), visitor_id, identity: None };
         let request = Request::post(&format!("{}/v1/conversations", self.endpoint)).json(&body);
         read(request.map_err(network)?.send().await).await
     }
@@ -47,7 +47,7 @@ impl Client {
         let url = format!("{}/v1/conversations/{conversation}/messages", self.endpoint);
         let request = Request::post(&url)
             .header("Authorization", &format!("Bearer {token}"))
-            .json(&SendMessage { text: text.to_owned() });
+            .json(&SendMessage { text: text.to_owned(), payload: None });
         read(request.map_err(network)?.send().await).await
     }
 }

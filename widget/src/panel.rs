@@ -52,8 +52,14 @@ pub fn ChatPanel(
             return;
         };
         local_ids.update_value(|n| *n += 1);
-        let local =
-            Message { id: format!("local-{}", local_ids.get_value()), role: Role::User, text: text.clone(), ts: 0 };
+        let local = Message {
+            id: format!("local-{}", local_ids.get_value()),
+            role: Role::User,
+            text: text.clone(),
+            quick_replies: Vec::new(),
+            cards: Vec::new(),
+            ts: 0,
+        };
         messages.update(|m| m.push(local));
         status.set(Status::Waiting);
         let client = client.clone();
@@ -124,6 +130,7 @@ pub fn ChatView(
                         let class = match m.role {
                             Role::User => "sb-message sb-user",
                             Role::Bot => "sb-message sb-bot",
+                            Role::Agent => "sb-message sb-agent",
                         };
                         view! { <li class=class data-id=m.id>{m.text}</li> }
                     }

@@ -15,7 +15,8 @@ pub fn run(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
     build::all(root, &tools)?;
     let state = root.join(".dev-state");
-    let secret = step("preparing local state in .dev-state/ (KV, token secret)", || dev_secret(&state))?;
+    let secret = step("preparing local state in .dev-state/ (KV, secrets)", || dev_secret(&state, "token-secret"))?;
+    let admin = dev_secret(&state, "admin-token")?;
     let fulfillment_url = std::env::var("FULFILLMENT_URL").ok().filter(|u| !u.is_empty());
     match &fulfillment_url {
         Some(url) => println!("==> fulfillment webhook: {url} (from FULFILLMENT_URL)"),
@@ -30,6 +31,7 @@ pub fn run(root: &Path) -> Result<()> {
         config_home: &state.join("wrangler-home"),
         token_secret: &secret,
         fulfillment_url: fulfillment_url.as_deref(),
+        vars: vec![("IDENTITY_SECRET", DEV_IDENTITY_SECRET.to_owned()), ("ADMIN_TOKEN", admin.clone())],
     };
     println!("==> starting wrangler dev (workerd) on 127.0.0.1:{PORT}");
     let mut child = server.command(root).spawn().context("could not start wrangler")?;
@@ -41,7 +43,11 @@ pub fn run(root: &Path) -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     println!("\n    Switchboard is running: {url}");
-    println!("    API: {url}v1/ · ready {:.0}s after start · Ctrl-C stops\n", started.elapsed().as_secs_f64());
+    println!(
+        "    API: {url}v1/ (OpenAPI: {url}v1/openapi.json) · ready {:.0}s after start · Ctrl-C stops",
+        started.elapsed().as_secs_f64()
+    );
+    println!("    admin token (analytics): {admin}   identity secret (user_hash, JWT): {DEV_IDENTITY_SECRET}\n");
     let status = child.wait()?;
     if !status.success() {
         bail!("wrangler dev exited with {status}");
@@ -49,10 +55,14 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The local token secret, made once so conversations survive restarts.
-fn dev_secret(state: &Path) -> Result<String> {
+/// The identity secret of local runs: known, so a demo page can sign `user_hash` itself.
+/// A deployment sets its own with `wrangler secret put IDENTITY_SECRET`.
+const DEV_IDENTITY_SECRET: &str = "local-identity-secret";
+
+/// A local secret, made once so conversations (and the admin token) survive restarts.
+fn dev_secret(state: &Path, name: &str) -> Result<String> {
     std::fs::create_dir_all(state)?;
-    let path = state.join("token-secret");
+    let path = state.join(name);
     if let Ok(secret) = std::fs::read_to_string(&path) {
         return Ok(secret.trim().to_owned());
     }

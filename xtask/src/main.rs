@@ -6,7 +6,8 @@
 //!   the end-to-end tests against `wrangler dev` and Chromium.
 //! - `build`: install missing tools and build widget and worker (release).
 //! - `size`: print raw/gzip/brotli sizes of what a visitor and the edge load.
-//! - `eval`: NLU accuracy, latency and training time on CLINC150 and SNIPS (../shared/data).
+//! - `eval`: NLU accuracy, latency and training time on CLINC150 and SNIPS (../shared/data);
+//!   `--wasm` measures the same code as wasm32-wasip1 under Node.
 
 mod build;
 mod dev;
@@ -31,8 +32,7 @@ fn main() -> Result<()> {
             build::all(&root, &tools)
         }
         Some("size") => size::run(&root),
-        Some("eval") => eval::run(&args[1..]),
-        Some("eval-in-process") => eval::measure(&root, &args[1..]),
+        Some("eval") => eval::run(&root, &args[1..]),
         _ => bail!("usage: cargo xtask <dev | test | build | size | eval>\n\n{}", HELP),
     }
 }
@@ -42,7 +42,8 @@ const HELP: &str = "\
   test   fmt, clippy, native tests, widget tests in Chromium, end-to-end tests
   build  build the widget into public/widget/ and the worker into edge/build/
   size   print raw, gzip and brotli sizes of the widget and the worker
-  eval   NLU figures on CLINC150 and SNIPS from ../shared/data (--data DIR to override)";
+  eval   NLU figures on CLINC150 and SNIPS from ../shared/data (--data DIR to override);
+         --wasm: the same measurements as wasm32-wasip1 under Node (V8), for the worker and widget";
 
 /// The workspace root (the parent of this crate).
 fn project_root() -> PathBuf {

@@ -17,6 +17,8 @@ pub struct DevServer<'a> {
     pub token_secret: &'a str,
     /// The demo agent's fulfillment webhook, when not the built-in demo orders.
     pub fulfillment_url: Option<&'a str>,
+    /// More worker variables (`IDENTITY_SECRET`, `ADMIN_TOKEN`, rate limits, …).
+    pub vars: Vec<(&'a str, String)>,
 }
 
 impl DevServer<'_> {
@@ -43,6 +45,9 @@ impl DevServer<'_> {
             .env("XDG_CONFIG_HOME", self.config_home);
         if let Some(url) = self.fulfillment_url {
             cmd.arg("--var").arg(format!("FULFILLMENT_URL:{url}"));
+        }
+        for (name, value) in &self.vars {
+            cmd.arg("--var").arg(format!("{name}:{value}"));
         }
         cmd
     }

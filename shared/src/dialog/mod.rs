@@ -274,6 +274,11 @@ impl Turn {
     }
 }
 
+/// The user's words for the redacted parameters among `slots`.
+fn redacted_words<'a>(agent: &'a Agent, slots: &'a BTreeMap<String, SlotValue>) -> impl Iterator<Item = String> + 'a {
+    agent.redacted_parameters().filter_map(|name| slots.get(name)).map(|slot| slot.original.clone())
+}
+
 fn value_text(value: &Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
@@ -473,6 +478,8 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
             turn.effects.push(Effect::CallWebhook { webhook: fulfillment.webhook.clone(), request: Box::new(request) });
         }
         None => {
+            // The words of redacted values leave with the slots: remember them for masking.
+            turn.redacted.extend(redacted_words(agent, &active.slots));
             turn.state.parameters = parameters;
             turn.state.active = None;
             if intent.end_session {
@@ -496,6 +503,7 @@ pub fn resume(agent: &Agent, state: &DialogState, outcome: WebhookOutcome) -> Tu
     };
     // Collected values become session parameters either way: a failing webhook loses nothing.
     turn.state.parameters.extend(active.slots.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    turn.redacted.extend(redacted_words(agent, &active.slots));
     match outcome {
         WebhookOutcome::Replied(response) => {
             turn.messages.extend(response.texts().into_iter().map(Reply::text));

@@ -423,3 +423,25 @@ fn redacted_values_reach_the_webhook_but_not_the_stored_state() {
     assert!(stored.contains("ann@example.com"), "the email was filled and is not redacted: {stored}");
     assert_eq!(done.redacted, ["4111 1111 1111 1111"]);
 }
+
+#[test]
+fn the_words_of_a_redacted_value_are_masked_even_when_they_differ_from_the_value() {
+    let agent = Agent::from_yaml(
+        r#"
+name: call
+fallback: ["?"]
+webhook_error: ["!"]
+intents:
+  - name: CallBack
+    training_phrases: ["call me back", "please call me"]
+    parameters: [{ name: phone, entity: "@sys.phone-number", mandatory: true, redact: true, prompts: ["Number?"] }]
+    responses: ["Calling $phone."]
+"#,
+    )
+    .unwrap();
+    let asked = say(&agent, &DialogState::default(), "call me back");
+    let turn = say(&agent, &asked.state, "it's 0151 2345678");
+    assert_eq!(texts(&turn), ["Calling 01512345678."]);
+    assert_eq!(turn.mask("it's 0151 2345678"), "it's [redacted]");
+    assert_eq!(turn.mask("Calling 01512345678."), "Calling [redacted].");
+}

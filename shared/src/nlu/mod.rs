@@ -13,10 +13,15 @@ pub use text::tokens;
 /// Fisher-Yates with xorshift64: deterministic training order, no dependency.
 pub(crate) fn shuffle(items: &mut [usize], state: &mut u64) {
     for i in (1..items.len()).rev() {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        let j = (*state % (i as u64 + 1)) as usize;
+        let j = (next_random(state) % (i as u64 + 1)) as usize;
         items.swap(i, j);
     }
+}
+
+/// The next xorshift64 number; `state` must not be 0.
+pub(crate) fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
 }

@@ -1,0 +1,158 @@
+//! The edge service's guarantees against the real worker in workerd: verified identity,
+//! isolation between users, concurrent messages, what reaches KV, analytics.
+
+use serde_json::{Value, json};
+use switchboard_e2e::http::{call, get, post};
+use switchboard_e2e::stack::{ADMIN_TOKEN, IDENTITY_SECRET, Stack};
+use switchboard_edge::identity::{sign_jwt, user_hash};
+
+struct Conversation {
+    id: String,
+    token: String,
+    user: String,
+}
+
+impl Conversation {
+    fn from(json: &Value) -> Self {
+        let field = |k: &str| json[k].as_str().unwrap_or_else(|| panic!("{k} in {json}")).to_owned();
+        Conversation { id: field("conversation_id"), token: field("token"), user: field("user_id") }
+    }
+
+    fn url(&self, stack: &Stack, rest: &str) -> String {
+        stack.url(&format!("/v1/conversations/{}/{rest}", self.id))
+    }
+}
+
+async fn open(stack: &Stack, body: Value) -> (u16, Value) {
+    post(&stack.url("/v1/conversations"), &body.to_string(), None).await.expect("POST /v1/conversations")
+}
+
+async fn say(stack: &Stack, c: &Conversation, text: &str) -> Vec<String> {
+    let (status, json) =
+        post(&c.url(stack, "messages"), &json!({ "text": text }).to_string(), Some(&c.token)).await.expect("send");
+    assert_eq!(status, 200, "{json}\n{}", stack.log());
+    json["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["text"].as_str().expect("text").to_owned())
+        .collect()
+}
+
+async fn history(stack: &Stack, c: &Conversation) -> Vec<Value> {
+    let (status, json) = get(&c.url(stack, "messages"), Some(&c.token)).await.expect("history");
+    assert_eq!(status, 200, "{json}");
+    json["messages"].as_array().expect("messages").clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
+    let stack = Stack::start(None).await;
+    let hash = |id: &str| user_hash(IDENTITY_SECRET.as_bytes(), id);
+
+    // A visitor asks, then signs in with a valid user_hash.
+    let (_, created) = open(&stack, json!({"channel": "web", "visitor_id": "laptop-visitor"})).await;
+    let laptop = Conversation::from(&created);
+    assert_eq!(say(&stack, &laptop, "Where is my order?").await, ["Can you provide your order number?"]);
+    let identify = |c: &Conversation, body: Value| {
+        let url = c.url(&stack, "identify");
+        let token = c.token.clone();
+        async move { post(&url, &body.to_string(), Some(&token)).await.expect("identify") }
+    };
+    let (status, error) = identify(&laptop, json!({"user_id": "ann-42", "user_hash": hash("mallory")})).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (401, Some("identity_rejected")), "forged hash");
+    let (status, linked) = identify(&laptop, json!({"user_id": "ann-42", "user_hash": hash("ann-42")})).await;
+    assert_eq!(status, 200, "{linked}");
+
+    // A new browser with a new visitor id and a JWT for the same person: same conversation,
+    // same open question.
+    let jwt = sign_jwt(
+        IDENTITY_SECRET.as_bytes(),
+        &json!({"sub": "ann-42", "exp": 4_000_000_000u64, "phone": "+44 20 7946 0958"}),
+    );
+    let (status, created) = open(&stack, json!({"channel": "web", "visitor_id": "phone-visitor", "jwt": jwt})).await;
+    assert_eq!(status, 200, "{created}");
+    let phone = Conversation::from(&created);
+    assert_eq!((phone.id.as_str(), phone.user.as_str()), (laptop.id.as_str(), laptop.user.as_str()));
+    assert_eq!(
+        say(&stack, &phone, "123456").await,
+        ["Your order 123456 is out for delivery and expected by 6 PM today."]
+    );
+    let (status, _) =
+        open(&stack, json!({"channel": "web", "visitor_id": "evil-visitor", "user_id": "ann-42", "user_hash": "00ff"}))
+            .await;
+    assert_eq!(status, 401, "a forged hash at creation is refused");
+
+    // Another user's token reaches nothing of Ann's.
+    let (_, other) = open(&stack, json!({"channel": "web", "visitor_id": "bob-visitor"})).await;
+    let bob = Conversation::from(&other);
+    for (method, rest, body) in
+        [("GET", "messages", None), ("POST", "messages", Some(r#"{"text":"hi"}"#)), ("POST", "end", Some(""))]
+    {
+        let (status, _) =
+            call(method, &phone.url(&stack, rest), body.map(str::to_owned), Some(&bob.token)).await.expect("call");
+        assert_eq!(status, 401, "{method} {rest} with another user's token");
+    }
+
+    // Eight messages at once from one user: every one is answered and kept, in some order.
+    let before = history(&stack, &phone).await.len();
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (url, token) = (phone.url(&stack, "messages"), phone.token.clone());
+        sends.spawn(async move {
+            post(&url, &json!({"text": format!("hello number {i}")}).to_string(), Some(&token)).await
+        });
+    }
+    while let Some(result) = sends.join_next().await {
+        let (status, json) = result.expect("task").expect("send");
+        assert_eq!(status, 200, "{json}");
+    }
+    let after = history(&stack, &phone).await;
+    assert_eq!(after.len(), before + 16, "every message and every reply is in the history");
+    for i in 0..8 {
+        let text = format!("hello number {i}");
+        assert_eq!(after.iter().filter(|m| m["text"] == text.as_str()).count(), 1, "{text}");
+    }
+
+    // A redacted phone number is said back once and never stored; the profile's phone
+    // (from the verified JWT) fills the parameter without asking.
+    assert_eq!(
+        say(&stack, &phone, "can someone call me back").await,
+        ["Thanks! A member of our team will call +442079460958 within the hour."]
+    );
+    assert_eq!(say(&stack, &bob, "please call me").await, ["Sure — which number should we call?"]);
+    assert_eq!(
+        say(&stack, &bob, "it's 0151 2345678").await,
+        ["Thanks! A member of our team will call 01512345678 within the hour."]
+    );
+
+    // Analytics: this run's figures.
+    let feedback = |c: &Conversation, helpful: bool| {
+        let url = c.url(&stack, "feedback");
+        let token = c.token.clone();
+        async move { post(&url, &json!({"helpful": helpful}).to_string(), Some(&token)).await.expect("feedback").0 }
+    };
+    assert_eq!(feedback(&phone, true).await, 204);
+    assert_eq!(feedback(&bob, false).await, 204);
+    assert_eq!(call("POST", &bob.url(&stack, "end"), None, Some(&bob.token)).await.expect("end").0, 204);
+    let (status, report) = get(&stack.url("/v1/analytics"), Some(ADMIN_TOKEN)).await.expect("analytics");
+    assert_eq!(status, 200, "{report}");
+    let total = &report["total"];
+    assert_eq!(total["conversations"], 2, "{report}");
+    assert_eq!(total["turns"], 2 + 8 + 3, "{report}");
+    assert_eq!(total["resolved"], 1);
+    assert_eq!(total["feedback"], 2);
+    assert_eq!(total["helpful_ratio"], 0.5);
+    assert_eq!(get(&stack.url("/v1/analytics"), Some("not-the-token")).await.expect("analytics").0, 401);
+
+    // What is in KV: the order number Ann gave, the identities, not the number Bob typed
+    // (Ann's phone is there: her verified JWT vouched for it, it is her profile).
+    // Parked writes reach KV within a second of the last turn; wait for them.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let dump = stack.kv_dump();
+    let all: String = dump.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+    assert!(dump.contains_key("id:web:ann-42"), "{all}");
+    assert!(all.contains("\"order-number\":123456"), "{all}");
+    assert!(!all.contains("2345678"), "Bob's number reached KV:\n{all}");
+    assert!(all.contains("[redacted]"), "{all}");
+}
