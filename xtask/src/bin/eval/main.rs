@@ -101,18 +101,29 @@ fn clinc150(path: &Path, options: &TrainingOptions, platform: &str) -> Result<()
             oos_split.iter().filter(|(t, _)| predict(t, threshold) == oos).count() as f64 / oos_split.len() as f64;
         (in_scope, recall)
     };
+    // The goal's operating point: the best in-scope accuracy on val among thresholds that
+    // catch at least half of the out-of-scope utterances (the benchmark's OOS-recall goal).
     let mut best = (0.0f32, f64::MIN);
-    for step in 0..=40 {
+    for step in 0..=50 {
         let threshold = step as f32 * 0.02;
         let (acc, recall) = score(&data.val, &data.oos_val, threshold, &mut labels);
-        // Balance the two the way the benchmark reports them, in-scope accuracy first.
-        let objective = acc + 0.5 * recall;
-        if objective > best.1 {
-            best = (threshold, objective);
+        if recall >= 0.5 && acc > best.1 {
+            best = (threshold, acc);
         }
     }
     let (acc, recall) = score(&data.test, &data.oos_test, best.0, &mut labels);
     let (acc0, recall0) = score(&data.test, &data.oos_test, 0.0, &mut labels);
+    // The trade-off curve: the lowest threshold reaching each OOS recall on val, scored on test.
+    let mut curve = Vec::new();
+    for target in [0.5, 0.6, 0.75, 0.9] {
+        let threshold = (0..=50)
+            .map(|step| step as f32 * 0.02)
+            .find(|&t| score(&data.val, &data.oos_val, t, &mut labels).1 >= target);
+        if let Some(t) = threshold {
+            let (a, r) = score(&data.test, &data.oos_test, t, &mut labels);
+            curve.push(format!("{:.0}→{:.1}/{:.1}", target * 100.0, a * 100.0, r * 100.0));
+        }
+    }
 
     let mut latencies: Vec<f64> = data
         .test
@@ -126,12 +137,13 @@ fn clinc150(path: &Path, options: &TrainingOptions, platform: &str) -> Result<()
     latencies.sort_by(f64::total_cmp);
     println!("CLINC150 (full, oos-train: 150 intents + oos class, {} training phrases)", train.len());
     println!(
-        "  in-scope accuracy      {:5.1} %   (threshold {:.2} chosen on val; without threshold {:.1} %)",
+        "  in-scope accuracy      {:5.1} %   (threshold {:.2}: best on val with OOS recall ≥ 50 %; without threshold {:.1} %)",
         acc * 100.0,
         best.0,
         acc0 * 100.0
     );
     println!("  out-of-scope recall    {:5.1} %   (without threshold {:.1} %)", recall * 100.0, recall0 * 100.0);
+    println!("  trade-off (val OOS recall target → test in-scope / OOS recall, %): {}", curve.join(", "));
     println!("  reference (in-scope / oos recall): BERT 96.9 / 40.3, MLP 93.5 / 47.4, Rasa 91.5 / 45.3,");
     println!("    Dialogflow 91.7 / 14.0, SVM 91.0 / 14.5; sklearn TF-IDF+LinearSVC here 92.7 / 17.5");
     println!("  training time          {:5.1} s   ({platform})", training.as_secs_f64());
