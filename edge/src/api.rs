@@ -274,14 +274,21 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
         ("GET", ["v1", "analytics"]) => {
             admin(edge, request)?;
             let today = Date::from_unix_ms(edge.clock.now_ms());
-            let date = |name: &str, default: Date| -> Result<String, ApiError> {
+            let date = |name: &str, default: Date| -> Result<Date, ApiError> {
                 match request.param(name) {
-                    None => Ok(default.iso()),
-                    Some(v) if is_iso_date(v) => Ok(v.to_owned()),
-                    Some(v) => Err(ApiError::BadRequest(format!("'{name}' must be a date like 2026-11-25, not '{v}'"))),
+                    None => Ok(default),
+                    Some(v) => parse_date(v).ok_or_else(|| {
+                        ApiError::BadRequest(format!("'{name}' must be a date like 2026-11-25, not '{v}'"))
+                    }),
                 }
             };
             let (from, to) = (date("from", today.add_days(-29))?, date("to", today)?);
+            if from > to || to.unix_days() - from.unix_days() > 366 {
+                return Err(ApiError::BadRequest(
+                    "'from' must not be after 'to', nor more than 366 days before it".into(),
+                ));
+            }
+            let (from, to) = (from.iso(), to.iso());
             let days = edge.analytics.days(&from, &to).await?;
             Ok(ApiResponse::json(200, &Report::build(&from, &to, &days)))
         }
@@ -323,12 +330,15 @@ fn admin<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Resul
     Ok(())
 }
 
-fn is_iso_date(v: &str) -> bool {
+/// A real calendar date written `YYYY-MM-DD`.
+fn parse_date(v: &str) -> Option<Date> {
     let b = v.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    let digits =
+        |r: std::ops::Range<usize>| v.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    Date::new(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -27,6 +27,21 @@ pub mod bindings {
     pub const IP_RATE_PER_MINUTE: &str = "IP_RATE_PER_MINUTE";
     /// Context lifetime per channel, e.g. `web=2592000,whatsapp=86400`.
     pub const CONTEXT_TTL: &str = "CONTEXT_TTL";
+
+    /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret.
+    pub const RESERVED: [&str; 11] = [
+        CONTEXT,
+        USERS,
+        ANALYTICS,
+        TOKEN_SECRET,
+        IDENTITY_SECRET,
+        ADMIN_TOKEN,
+        FULFILLMENT_URL,
+        ALLOWED_ORIGINS,
+        USER_RATE_PER_MINUTE,
+        IP_RATE_PER_MINUTE,
+        CONTEXT_TTL,
+    ];
 }
 
 /// The webhook URL that the edge answers itself with [`crate::demo`].
@@ -53,6 +68,9 @@ pub struct Config {
     pub context_ttl_seconds: BTreeMap<String, u64>,
     /// How many messages of history are kept per conversation.
     pub history_limit: usize,
+    /// Values of the secrets the agent's webhooks name (`${ORDERS_TOKEN}`), by name; the glue
+    /// fills it from the worker's secrets and variables.
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// Context lifetime for channels without their own: 30 days.
@@ -71,6 +89,7 @@ impl Config {
             ip_rate_per_minute: 300,
             context_ttl_seconds: BTreeMap::from([("default".into(), DEFAULT_TTL)]),
             history_limit: 200,
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -110,6 +129,16 @@ impl Config {
         Ok(())
     }
 
+    /// Keeps a webhook secret; refuses the worker's own settings ([`bindings::RESERVED`]), so
+    /// an agent file cannot send the token key to a webhook.
+    pub fn set_secret(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if bindings::RESERVED.contains(&name) {
+            return Err(format!("{name} is one of the worker's own settings, not a webhook secret; rename it"));
+        }
+        self.secrets.insert(name.to_owned(), value.to_owned());
+        Ok(())
+    }
+
     /// How long context written from `channel` lives (KV's minimum is 60 s).
     pub fn ttl_for(&self, channel: &str) -> u64 {
         self.context_ttl_seconds
@@ -144,5 +173,9 @@ mod tests {
             config.set(bindings::USER_RATE_PER_MINUTE, "lots"),
             Err("USER_RATE_PER_MINUTE must be a whole number, not 'lots'".into())
         );
+        config.set_secret("ORDERS_TOKEN", "t0k3n").unwrap();
+        assert_eq!(config.secrets["ORDERS_TOKEN"], "t0k3n");
+        assert!(config.set_secret(bindings::TOKEN_SECRET, "leak").unwrap_err().contains("worker's own settings"));
+        assert!(!config.secrets.contains_key(bindings::TOKEN_SECRET));
     }
 }

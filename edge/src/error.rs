@@ -26,7 +26,7 @@ pub enum ApiError {
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
     /// A verified identity did not verify.
-    #[error("identity rejected: {0}")]
+    #[error("{0}")]
     Identity(#[from] IdentityError),
     /// The browser page's origin is not on the allow-list.
     #[error("origin '{0}' is not allowed to call this API")]

@@ -12,7 +12,7 @@ use crate::api::{self, ApiRequest, ApiResponse};
 use crate::config::{Config, bindings};
 use crate::conversation::Limits;
 use crate::ports::{
-    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpResponse, StoreError,
+    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
 };
 use crate::write_behind::{WriteBehind, WriteState};
 use crate::{Edge, token};
@@ -71,6 +71,14 @@ fn config(env: &Env) -> Option<Config> {
             worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
         }
     }
+    // Only the secrets the agent names; one that is missing fails its webhook calls (logged).
+    for name in agent().secret_names() {
+        if let Some(value) = read(name)
+            && let Err(e) = config.set_secret(name, &value)
+        {
+            worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
+        }
+    }
     Some(config)
 }
 
@@ -106,7 +114,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let request = api_request(req).await?;
     let Some(config) = config(&env) else { return misconfigured() };
     let limits = isolate_limits(&config);
-    let analytics = Hub(env.durable_object(bindings::ANALYTICS)?);
+    let analytics = Hub { namespace: env.durable_object(bindings::ANALYTICS)?, deferred: None };
     let edge =
         Edge::new(agent(), config, Kv(env.kv(bindings::CONTEXT)?), FetchClient, JsClock, analytics).with_limits(limits);
     let Some(user) = api::serialisation_key(&edge, &request).await else {
@@ -176,9 +184,24 @@ impl DurableObject for UserSession {
         let kv = Kv(self.env.kv(bindings::CONTEXT)?);
         let durable = ObjectStorage(self.state.storage());
         let store = WriteBehind::new(&kv, &durable, &self.writes, JsClock.now_ms());
-        let analytics = Hub(self.env.durable_object(bindings::ANALYTICS)?);
+        // Events are sent after the answer, not before it (`wait_until` keeps the object at it).
+        let deferred = Rc::new(RefCell::new(Vec::new()));
+        let analytics =
+            Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: Some(deferred.clone()) };
         let edge = Edge::new(agent(), config, store, FetchClient, JsClock, analytics).with_limits(limits);
         let response = api::handle(&edge, request).await;
+        let events = std::mem::take(&mut *deferred.borrow_mut());
+        if !events.is_empty() {
+            let hub = Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: None };
+            self.state.wait_until(async move {
+                if let Err(e) = hub.record(&events).await {
+                    worker::console_error!(
+                        "{}",
+                        serde_json::json!({ "event": "analytics_failed", "detail": e.to_string() })
+                    );
+                }
+            });
+        }
         let flush_at = self.writes.borrow().flush_at_ms;
         if let Some(at) = flush_at {
             let offset = at.saturating_sub(JsClock.now_ms()).max(1) as i64;
@@ -249,12 +272,16 @@ async fn record(storage: &ObjectStorage, events: &[Event]) -> std::result::Resul
     Ok(())
 }
 
-/// The analytics object, called from the worker and from users' objects.
-struct Hub(ObjectNamespace);
+/// The analytics object, called from the worker and from users' objects. With `deferred`,
+/// recorded events wait there for the caller to send them once it has answered.
+struct Hub {
+    namespace: ObjectNamespace,
+    deferred: Option<Rc<RefCell<Vec<Event>>>>,
+}
 
 impl Hub {
     async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Response> {
-        let stub = self.0.get_by_name("analytics")?;
+        let stub = self.namespace.get_by_name("analytics")?;
         let mut init = RequestInit::new();
         init.with_method(method);
         if let Some(body) = body {
@@ -267,6 +294,10 @@ impl Hub {
 impl AnalyticsStore for Hub {
     async fn record(&self, events: &[Event]) -> std::result::Result<(), StoreError> {
         if events.is_empty() {
+            return Ok(());
+        }
+        if let Some(deferred) = &self.deferred {
+            deferred.borrow_mut().extend_from_slice(events);
             return Ok(());
         }
         let body = serde_json::to_string(events).expect("events serialise");
@@ -334,27 +365,27 @@ impl ContextStore for Kv {
 struct FetchClient;
 
 impl HttpClient for FetchClient {
-    async fn post_json(
-        &self,
-        url: &str,
-        body: String,
-        timeout_ms: u32,
-        max_body: usize,
-    ) -> std::result::Result<HttpResponse, HttpError> {
+    async fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, HttpError> {
         let transport = |e: worker::Error| HttpError::Transport(e.to_string());
         let headers = Headers::new();
-        headers.set("Content-Type", "application/json").map_err(transport)?;
+        for (name, value) in &request.headers {
+            headers.set(name, value).map_err(transport)?;
+        }
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let request = Request::new_with_init(url, &init).map_err(transport)?;
+        init.with_method(Method::from(request.method.to_owned())).with_headers(headers);
+        if let Some(body) = request.body {
+            init.with_body(Some(body.into()));
+        }
+        let outbound = Request::new_with_init(&request.url, &init).map_err(transport)?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let exchange = async {
-            let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
+            let mut response = Fetch::Request(outbound).send_with_signal(&signal).await?;
             let status = response.status_code();
             let body = response.bytes().await?;
             Ok::<_, worker::Error>((status, body))
         };
+        let (timeout_ms, max_body) = (request.timeout_ms, request.max_body);
         let timeout = Delay::from(Duration::from_millis(timeout_ms.into()));
         match select(Box::pin(exchange), timeout).await {
             Either::Left((Ok((_, body)), _)) if body.len() > max_body => Err(HttpError::TooLarge(max_body)),

@@ -30,12 +30,13 @@ pub mod identity;
 pub mod ids;
 pub mod limits;
 mod linking;
+pub mod lookup;
 pub mod memory;
 pub mod ports;
 pub mod token;
 pub mod write_behind;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod glue;
 
 pub use config::Config;

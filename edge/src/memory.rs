@@ -2,7 +2,7 @@
 
 use crate::analytics::{DailyStats, Event};
 use crate::ports::{
-    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpResponse, StoreError,
+    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -36,8 +36,8 @@ impl ContextStore for MemoryStore {
 pub struct NoHttp;
 
 impl HttpClient for NoHttp {
-    async fn post_json(&self, url: &str, _: String, _: u32, _: usize) -> Result<HttpResponse, HttpError> {
-        Err(HttpError::Transport(format!("no network in this test (POST {url})")))
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Transport(format!("no network in this test ({} {})", request.method, request.url)))
     }
 }
 
@@ -46,20 +46,24 @@ impl HttpClient for NoHttp {
 pub struct ScriptedHttp {
     /// Answers, first to last; an empty script is a transport error.
     pub answers: RefCell<VecDeque<Result<HttpResponse, HttpError>>>,
-    /// `(url, body)` of each request.
+    /// `(url, body)` of each request (an empty body when there was none).
     pub requests: RefCell<Vec<(String, String)>>,
+    /// Each request whole: method, headers, timeout.
+    pub sent: RefCell<Vec<HttpRequest>>,
 }
 
 impl ScriptedHttp {
     /// A client that will give these answers in order.
     pub fn new(answers: impl IntoIterator<Item = Result<HttpResponse, HttpError>>) -> Self {
-        Self { answers: RefCell::new(answers.into_iter().collect()), requests: RefCell::default() }
+        Self { answers: RefCell::new(answers.into_iter().collect()), ..Self::default() }
     }
 }
 
 impl HttpClient for ScriptedHttp {
-    async fn post_json(&self, url: &str, body: String, _: u32, max_body: usize) -> Result<HttpResponse, HttpError> {
-        self.requests.borrow_mut().push((url.to_owned(), body));
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let max_body = request.max_body;
+        self.requests.borrow_mut().push((request.url.clone(), request.body.clone().unwrap_or_default()));
+        self.sent.borrow_mut().push(request);
         let answer = self.answers.borrow_mut().pop_front();
         match answer {
             Some(Ok(r)) if r.body.len() > max_body => Err(HttpError::TooLarge(max_body)),

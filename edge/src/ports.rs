@@ -40,16 +40,28 @@ pub enum HttpError {
     Transport(String),
 }
 
-/// Outbound HTTP (fulfillment webhooks).
+/// An outbound HTTP request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Absolute URL.
+    pub url: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<String>,
+    /// Give up after this long.
+    pub timeout_ms: u32,
+    /// Give up when the response body is larger than this.
+    pub max_body: usize,
+}
+
+/// Outbound HTTP (fulfillment webhooks and lookups).
 pub trait HttpClient {
-    /// POSTs a JSON body; gives up after `timeout_ms` and when the body exceeds `max_body` bytes.
-    async fn post_json(
-        &self,
-        url: &str,
-        body: String,
-        timeout_ms: u32,
-        max_body: usize,
-    ) -> Result<HttpResponse, HttpError>;
+    /// Sends `request`; a timeout, an oversize body or a transport failure is an [`HttpError`],
+    /// any status is a response.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
 }
 
 /// The platform's time and randomness: the two things a pure function cannot make.

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod http;
+pub mod node;
 pub mod stack;
 pub mod webhook;
 

@@ -77,6 +77,21 @@ impl Stack {
         format!("{}{path}", self.base)
     }
 
+    /// Sends `text` in a conversation and returns the texts of the agent's replies; anything
+    /// but 200 fails the test with the worker's log.
+    pub async fn say(&self, conversation: &str, token: &str, text: &str) -> Vec<String> {
+        let url = self.url(&format!("/v1/conversations/{conversation}/messages"));
+        let body = serde_json::json!({ "text": text }).to_string();
+        let (status, json) = crate::http::post(&url, &body, Some(token)).await.expect("POST messages");
+        assert_eq!(status, 200, "{json}\n{}", self.log());
+        json["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["text"].as_str().expect("text").to_owned())
+            .collect()
+    }
+
     /// The local KV folder (for `wrangler kv … --local --persist-to`).
     pub fn kv_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("kv")

@@ -29,15 +29,7 @@ async fn open(stack: &Stack, visitor: Option<&str>) -> (u16, Conversation, Value
 }
 
 async fn say(stack: &Stack, c: &Conversation, text: &str) -> Vec<String> {
-    let url = stack.url(&format!("/v1/conversations/{}/messages", c.id));
-    let (status, json) = post(&url, &json!({ "text": text }).to_string(), Some(&c.token)).await.expect("POST messages");
-    assert_eq!(status, 200, "{json}\n{}", stack.log());
-    json["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["text"].as_str().expect("text").to_owned())
-        .collect()
+    stack.say(&c.id, &c.token, text).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,15 +28,7 @@ async fn open(stack: &Stack, body: Value) -> (u16, Value) {
 }
 
 async fn say(stack: &Stack, c: &Conversation, text: &str) -> Vec<String> {
-    let (status, json) =
-        post(&c.url(stack, "messages"), &json!({ "text": text }).to_string(), Some(&c.token)).await.expect("send");
-    assert_eq!(status, 200, "{json}\n{}", stack.log());
-    json["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["text"].as_str().expect("text").to_owned())
-        .collect()
+    stack.say(&c.id, &c.token, text).await
 }
 
 async fn history(stack: &Stack, c: &Conversation) -> Vec<Value> {

@@ -7,8 +7,10 @@
 //! - `build`: install missing tools and build widget and worker (release).
 //! - `size`: print raw/gzip/brotli sizes of what a visitor and the edge load.
 //! - `eval`: NLU accuracy, latency and training time on CLINC150 and SNIPS (../shared/data);
-//!   `--wasm` measures the same code as wasm32-wasip1 under Node.
+//!   `--wasm` measures the same code as wasm32-wasip1 under Node; also whole edge turns.
+//! - `bench`: the worker under a bounded load in local workerd: throughput and latency.
 
+mod bench;
 mod build;
 mod dev;
 mod eval;
@@ -33,7 +35,8 @@ fn main() -> Result<()> {
         }
         Some("size") => size::run(&root),
         Some("eval") => eval::run(&root, &args[1..]),
-        _ => bail!("usage: cargo xtask <dev | test | build | size | eval>\n\n{}", HELP),
+        Some("bench") => bench::run(&root, &args[1..]),
+        _ => bail!("usage: cargo xtask <dev | test | build | size | eval | bench>\n\n{}", HELP),
     }
 }
 
@@ -43,7 +46,9 @@ const HELP: &str = "\
   build  build the widget into public/widget/ and the worker into edge/build/
   size   print raw, gzip and brotli sizes of the widget and the worker
   eval   NLU figures on CLINC150 and SNIPS from ../shared/data (--data DIR to override);
-         --wasm: the same measurements as wasm32-wasip1 under Node (V8), for the worker and widget";
+         --wasm: the same measurements as wasm32-wasip1 under Node (V8), for the worker and widget;
+         --turns-only: just the per-turn CPU of the edge core (demo and 150-intent agents)
+  bench  the worker in local workerd under load (--clients 8 --seconds 20): turns/s, latency";
 
 /// The workspace root (the parent of this crate).
 fn project_root() -> PathBuf {

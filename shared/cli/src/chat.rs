@@ -16,8 +16,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_dialog::agent::{Agent, Webhook};
 use switchboard_dialog::dialog::{self, DialogState, Effect, HandoffReason, Reply, Turn, UserInput, WebhookOutcome};
 use switchboard_dialog::entity::Date;
-use switchboard_dialog::webhook::{WebhookRequest, WebhookResponse};
-use switchboard_edge::fulfillment::MAX_RESPONSE_BYTES;
+use switchboard_dialog::webhook::WebhookRequest;
+use switchboard_edge::Config;
+use switchboard_edge::config::BUILTIN_DEMO_ORDERS;
+use switchboard_edge::fulfillment;
+use switchboard_edge::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 /// The chat's own commands, as `/help` lists them.
 const COMMANDS: &str = "/state  print the dialog state as JSON
@@ -224,43 +227,34 @@ fn today_utc() -> Date {
     Date::from_unix_ms(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
-/// Webhook calls over HTTP(S), as the worker makes them: CX JSON, the webhook's timeout, replies
-/// up to 64 KiB. Any failure becomes [`WebhookOutcome::Failed`] (the agent's apology) and a note
-/// on stderr saying why.
+/// Webhook calls over HTTP(S), as the worker makes them (the edge's own
+/// [`switchboard_edge::fulfillment`]): CX JSON or a declarative lookup, auth and headers with
+/// secrets from the environment, the webhook's timeout, replies up to 64 KiB. Any failure
+/// becomes [`WebhookOutcome::Failed`] (the agent's apology) and a note on stderr saying why.
 pub struct Http<'a> {
     webhooks: &'a BTreeMap<String, Webhook>,
-    /// Replaces every webhook's URL (`--webhook-url`).
+    /// Replaces every CX webhook's URL (`--webhook-url`).
     url: Option<String>,
     /// Calls nothing (`--offline`).
     offline: bool,
     client: ureq::Agent,
+    /// Holds the secrets the agent's webhooks name, read from environment variables.
+    config: Config,
 }
 
 impl<'a> Http<'a> {
     /// Calls `agent`'s webhooks, at `url` instead of theirs when given, or none when `offline`.
     pub fn new(agent: &'a Agent, url: Option<String>, offline: bool) -> Self {
         let client = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Self { webhooks: &agent.webhooks, url, offline, client }
-    }
-
-    fn post(&self, url: &str, webhook: &Webhook, request: &WebhookRequest) -> Result<WebhookResponse, String> {
-        let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        let timeout = Duration::from_millis(webhook.timeout_ms.into());
-        let mut response = self
-            .client
-            .post(url)
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .header("content-type", "application/json")
-            .send(&body[..])
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("answered HTTP {}", response.status().as_u16()));
+        let mut config = Config::new("switchboard-chat", None);
+        for name in agent.secret_names() {
+            if let Ok(value) = std::env::var(name)
+                && let Err(e) = config.set_secret(name, &value)
+            {
+                eprintln!("[{e}]");
+            }
         }
-        let limit = MAX_RESPONSE_BYTES as u64;
-        let bytes = response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| e.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("sent a malformed WebhookResponse: {e}"))
+        Self { webhooks: &agent.webhooks, url, offline, client, config }
     }
 }
 
@@ -270,14 +264,14 @@ impl Fulfillment for Http<'_> {
             eprintln!("[webhook '{name}' is not in the agent; answering as if it failed]");
             return WebhookOutcome::Failed;
         };
-        let url = self.url.as_deref().unwrap_or(&webhook.url);
-        if url == switchboard_edge::config::BUILTIN_DEMO_ORDERS && !self.offline {
-            // The worker answers this URL itself; so does the chat, with the same code.
-            return WebhookOutcome::Replied(switchboard_edge::demo::fulfill(request));
+        let mut webhook = webhook.clone();
+        if let Some(url) = self.url.as_ref().filter(|_| webhook.lookup.is_none()) {
+            webhook.url = url.clone();
         }
+        let url = webhook.url.as_str();
         let skipped = if self.offline {
             Some("--offline".to_owned())
-        } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+        } else if !(url.starts_with("http://") || url.starts_with("https://") || url == BUILTIN_DEMO_ORDERS) {
             Some(format!("{url} is not an http(s) URL; pass --webhook-url to call yours"))
         } else {
             None
@@ -286,13 +280,64 @@ impl Fulfillment for Http<'_> {
             eprintln!("[webhook '{name}' not called ({why}); answering as if it failed]");
             return WebhookOutcome::Failed;
         }
-        match self.post(url, webhook, request) {
+        // The worker answers the built-in demo orders itself; so does the chat, with the same code.
+        match now(fulfillment::respond(&Blocking(&self.client), &self.config, &webhook, request)) {
             Ok(response) => WebhookOutcome::Replied(response),
             Err(why) => {
                 eprintln!("[webhook '{name}' at {url} failed: {why}]");
                 WebhookOutcome::Failed
             }
         }
+    }
+}
+
+/// The result of a future that never waits: every port the chat hands the edge blocks
+/// instead, so the future is ready on its first poll.
+fn now<T>(future: impl Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(value) => value,
+        std::task::Poll::Pending => unreachable!("blocking ports never leave a future pending"),
+    }
+}
+
+/// The edge's outbound HTTP port over blocking `ureq`.
+struct Blocking<'a>(&'a ureq::Agent);
+
+impl HttpClient for Blocking<'_> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let mut builder = ureq::http::Request::builder().method(request.method).uri(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let mut response = match request.body {
+            Some(body) => self.run(builder.body(body.into_bytes()), request.timeout_ms)?,
+            None => self.run(builder.body(()), request.timeout_ms)?,
+        };
+        let status = response.status().as_u16();
+        let limit = request.max_body as u64;
+        let body = response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge(request.max_body),
+            ureq::Error::Timeout(_) => HttpError::Timeout(request.timeout_ms),
+            other => HttpError::Transport(other.to_string()),
+        })?;
+        Ok(HttpResponse { status, body })
+    }
+}
+
+impl Blocking<'_> {
+    fn run<S: ureq::AsSendBody>(
+        &self,
+        request: Result<ureq::http::Request<S>, ureq::http::Error>,
+        timeout_ms: u32,
+    ) -> Result<ureq::http::Response<ureq::Body>, HttpError> {
+        let request = request.map_err(|e| HttpError::Transport(e.to_string()))?;
+        let timeout = Some(Duration::from_millis(timeout_ms.into()));
+        let request = self.0.configure_request(request).timeout_global(timeout).build();
+        self.0.run(request).map_err(|e| match e {
+            ureq::Error::Timeout(_) => HttpError::Timeout(timeout_ms),
+            other => HttpError::Transport(other.to_string()),
+        })
     }
 }
 

@@ -107,3 +107,48 @@ fn a_channel_shows_its_overrides_and_cards_show_their_buttons() {
     assert!(voice.contains("bot> Our bestsellers are the Arc desk lamp"), "{voice}");
     assert!(!voice.contains("card:"), "{voice}");
 }
+
+#[test]
+fn a_declarative_lookup_sends_its_bearer_secret_from_the_environment() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        while reader.read_line(&mut head).unwrap() > 2 {}
+        let body = r#"{"status":"shipped"}"#;
+        let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        reader.get_mut().write_all(reply.as_bytes()).unwrap();
+        head
+    });
+    let agent = format!(
+        r#"{{ "name": "lookup", "fallback": ["?"], "webhook_error": ["Sorry, no answer."],
+  "webhooks": {{ "orders": {{ "kind": "http", "url": "http://127.0.0.1:{port}/orders/$order-number",
+                             "auth": {{ "bearer": "${{CHAT_TEST_TOKEN}}" }},
+                             "reply": {{ "messages": ["Order $order-number: ${{/status}}."] }} }} }},
+  "intents": [{{ "name": "Track", "training_phrases": ["where is my order"],
+                "parameters": [{{ "name": "order-number", "entity": "@sys.number", "mandatory": true,
+                                  "prompts": ["Which order?"] }}],
+                "fulfillment": {{ "webhook": "orders", "tag": "track" }} }}] }}"#
+    );
+    let path = std::env::temp_dir().join(format!("switchboard-chat-lookup-{}.json", std::process::id()));
+    std::fs::write(&path, agent).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("chat")
+        .arg(&path)
+        .env("CHAT_TEST_TOKEN", "s3cret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"where is my order\n1234\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(stdout(&output).contains("bot> Order 1234: shipped."), "{output:?}");
+    let head = server.join().unwrap();
+    assert!(head.starts_with("GET /orders/1234 HTTP/1.1\r\n"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("authorization: bearer s3cret\r\n"), "{head}");
+}

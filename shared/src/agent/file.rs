@@ -1,6 +1,7 @@
 //! The agent file as written (JSON or YAML) and its checks, which turn it into an [`Agent`].
 
-use super::{Agent, AgentError, ChannelPrivacy, Fulfillment, Handoff, Intent, Parameter, Validation, Webhook};
+use super::webhooks::RawWebhook;
+use super::{Agent, AgentError, ChannelPrivacy, Fulfillment, Handoff, Intent, Parameter, Validation};
 use crate::entity::{EntityType, ListEntity, ListEntry};
 use crate::nlu::{IntentClassifier, SlotTagger, TaggedPhrase, TaggerOptions, annotate};
 use crate::response::{RawResponse, validate_all};
@@ -101,18 +102,6 @@ fn default_language() -> String {
 
 fn default_threshold() -> f32 {
     0.45
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWebhook {
-    url: String,
-    #[serde(default = "default_timeout")]
-    timeout_ms: u32,
-}
-
-fn default_timeout() -> u32 {
-    5000
 }
 
 #[derive(Deserialize)]
@@ -367,8 +356,11 @@ fn validate(raw: RawAgent) -> Result<Agent, AgentError> {
         }
         privacy.insert(channel, ChannelPrivacy { store_text: p.store_text });
     }
-    let webhooks =
-        raw.webhooks.into_iter().map(|(name, w)| (name, Webhook { url: w.url, timeout_ms: w.timeout_ms })).collect();
+    let mut webhooks = BTreeMap::new();
+    for (name, webhook) in raw.webhooks {
+        let webhook = webhook.validate(&name).map_err(|(field, message)| AgentError::Invalid { field, message })?;
+        webhooks.insert(name, webhook);
+    }
     Ok(Agent {
         name: raw.name,
         language: raw.language,

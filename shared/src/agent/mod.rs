@@ -2,7 +2,7 @@
 //!
 //! Parse, don't validate: an [`Agent`] only exists once every reference in the file resolves,
 //! and it carries its trained classifier. The raw file structs and their checks live in
-//! `file.rs` and stay private.
+//! `file.rs` (the `webhooks` section's in `webhooks.rs`) and stay private.
 
 use crate::entity::EntityType;
 use crate::nlu::{IntentClassifier, SlotTagger};
@@ -10,6 +10,9 @@ use crate::response::Response;
 use std::collections::BTreeMap;
 
 mod file;
+mod webhooks;
+
+pub use webhooks::{Auth, HttpMethod, JsonTemplate, Lookup, LookupReply, Part, Template, Webhook};
 
 /// Why an agent file was rejected.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -89,15 +92,6 @@ impl Agent {
     pub fn stores_text_from(&self, channel: &str) -> bool {
         self.privacy.get(channel).is_none_or(|p| p.store_text)
     }
-}
-
-/// A fulfillment webhook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Webhook {
-    /// Where requests are POSTed.
-    pub url: String,
-    /// How long to wait for the reply.
-    pub timeout_ms: u32,
 }
 
 /// Something the user may want, learned from training phrases.
@@ -225,6 +219,12 @@ impl Agent {
     fn trained(mut self) -> Agent {
         self.classifier = IntentClassifier::train(self.training_examples()).with_fingerprint(self.fingerprint());
         self
+    }
+
+    /// Names of the secrets the webhooks refer to (`${NAME}` in `auth` and `headers`), for the
+    /// host to look up in its own settings.
+    pub fn secret_names(&self) -> std::collections::BTreeSet<&str> {
+        self.webhooks.values().flat_map(Webhook::secrets).collect()
     }
 
     /// Names of the parameters marked `redact`, over all intents.

@@ -121,3 +121,91 @@ fn rejects_unknown_webhook_and_duplicate_intents() {
     let err = Agent::from_json(&dup).unwrap_err();
     assert_eq!(err.to_string(), "intents[1].name: duplicate intent 'Hi'");
 }
+
+const LOOKUP_YAML: &str = "name: shop
+fallback: ['?']
+webhook_error: ['Sorry, try again later.']
+webhooks:
+  orders:
+    kind: http
+    url: https://api.shop.example/orders/$order-number?lang=en
+    timeout_ms: 3000
+    auth: { bearer: '${ORDERS_TOKEN}' }
+    headers: { X-Shop: demo, X-Api-Key: '${SHOP_KEY}' }
+    reply:
+      messages: ['Order $order-number is ${/status}.']
+      set: { order-status: /status }
+    on_status:
+      404: { messages: ['There is no order $order-number.'] }
+  crm:
+    url: https://crm.example/cx
+    auth: { basic: { username: switchboard, password: '${CRM_PASSWORD}' } }
+intents:
+  - name: Track
+    training_phrases: [where is my order]
+    parameters:
+      - { name: order-number, entity: '@sys.number', mandatory: true, prompts: ['Order number?'] }
+    fulfillment: { webhook: orders, tag: track }
+";
+
+#[test]
+fn webhooks_take_auth_headers_and_declarative_lookups() {
+    let agent = Agent::from_yaml(LOOKUP_YAML).unwrap();
+    let orders = &agent.webhooks["orders"];
+    assert_eq!(orders.timeout_ms, 3000);
+    assert_eq!(orders.auth, Some(Auth::Bearer(Template::parse("${ORDERS_TOKEN}").unwrap())));
+    assert_eq!(orders.headers["X-Shop"].parts(), [Part::Text("demo".into())]);
+    let lookup = orders.lookup.as_ref().unwrap();
+    assert_eq!(lookup.method, HttpMethod::Get);
+    assert_eq!(lookup.url.parts()[1], Part::Parameter("order-number".into()));
+    assert_eq!(lookup.reply.set["order-status"], "/status");
+    assert_eq!(lookup.on_status[&404].messages.len(), 1);
+    let crm = &agent.webhooks["crm"];
+    assert!(crm.lookup.is_none());
+    assert_eq!(crm.timeout_ms, 5000);
+    assert_eq!(agent.secret_names().into_iter().collect::<Vec<_>>(), ["CRM_PASSWORD", "ORDERS_TOKEN", "SHOP_KEY"]);
+}
+
+#[test]
+fn webhook_mistakes_name_their_field() {
+    let cases = [
+        (
+            "bearer: '${ORDERS_TOKEN}'",
+            "bearer: sk_live_123",
+            "webhooks.orders.auth.bearer: secrets do not belong in agent files",
+        ),
+        ("bearer: '${ORDERS_TOKEN}'", "bearer: '${ORDERS TOKEN}'", "webhooks.orders.auth.bearer: '${ORDERS TOKEN}'"),
+        ("password: '${CRM_PASSWORD}'", "password: hunter2", "webhooks.crm.auth.basic.password: secrets do not"),
+        ("X-Api-Key: '${SHOP_KEY}'", "X-Api-Key: abc", "webhooks.orders.headers.X-Api-Key: secrets do not"),
+        ("X-Shop: demo", "Content-Type: text/plain", "webhooks.orders.headers.Content-Type: 'Content-Type' is set"),
+        ("X-Shop: demo", "Authorization: '${X}'", "webhooks.orders.headers.Authorization: give either 'auth'"),
+        ("X-Shop: demo", "X-Shop: $order-number", "webhooks.orders.headers.X-Shop: parameters ('$order-number')"),
+        ("https://api.shop.example/orders/", "https://$host/orders/", "webhooks.orders.url: 'https://$host/orders/"),
+        ("?lang=en", "?key=${SHOP_KEY}", "webhooks.orders.url: secrets ('${SHOP_KEY}') are only allowed"),
+        ("is ${/status}.", "is ${status}.", "webhooks.orders.reply.messages[0]: secrets ('${status}')"),
+        ("is ${/status}.", "is ${/sta~tus}.", "webhooks.orders.reply.messages[0]: '/sta~tus'"),
+        ("order-status: /status", "order-status: status", "webhooks.orders.reply.set.order-status: 'status'"),
+        ("404: {", "4040: {", "webhooks.orders.on_status.4040: '4040' is not an HTTP status"),
+        ("timeout_ms: 3000", "timeout_ms: 0", "webhooks.orders.timeout_ms: 0 is outside 1..=30000"),
+        (
+            "timeout_ms: 3000",
+            "timeout_ms: 3000\n    body: { id: $order-number }",
+            "webhooks.orders.body: a GET request",
+        ),
+        ("    kind: http\n", "", "webhooks.orders.reply: only a 'kind: http' lookup"),
+    ];
+    for (from, to, want) in cases {
+        assert!(LOOKUP_YAML.contains(from), "{from}");
+        let err = Agent::from_yaml(&LOOKUP_YAML.replacen(from, to, 1)).unwrap_err().to_string();
+        assert!(err.starts_with(want), "{to}: {err}");
+    }
+    let err = Agent::from_yaml(&LOOKUP_YAML.replace("kind: http", "kind: grpc")).unwrap_err();
+    assert!(matches!(err, AgentError::Syntax { .. }), "{err}");
+    let post =
+        LOOKUP_YAML.replace("timeout_ms: 3000", "method: POST\n    body: { id: $order-number, items: [a, '$x'] }");
+    let agent = Agent::from_yaml(&post).unwrap();
+    let lookup = agent.webhooks["orders"].lookup.clone().unwrap();
+    assert_eq!(lookup.method, HttpMethod::Post);
+    let Some(JsonTemplate::Object(fields)) = lookup.body else { panic!("{:?}", lookup.body) };
+    assert_eq!(fields[0], ("id".into(), JsonTemplate::Text(Template::parse("$order-number").unwrap())));
+}

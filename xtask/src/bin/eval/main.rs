@@ -8,8 +8,13 @@
 //! given with `--data` (under WASI, a preopened one).
 //!
 //! ```text
-//! eval --data DIR [--platform LABEL] [--clinc-only] [--epochs N] [--learning-rate X] [--prune X] [--l2 X]
+//! eval --data DIR [--platform LABEL] [--clinc-only] [--turns-only] [--epochs N] [--learning-rate X] [--prune X] [--l2 X]
 //! ```
+//!
+//! It also measures whole edge turns (`--turns-only` for just those): an API request through
+//! the edge core (JSON, token check, context read, engine, context and history written) with
+//! the in-memory store, on the demo agent and on a 150-intent agent made from CLINC150. That is
+//! the CPU a worker spends per message, apart from the runtime's own KV and Durable Object calls.
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -42,6 +47,10 @@ fn main() -> Result<()> {
         options.l2 = v.parse()?;
     }
     println!("datasets: {} ({platform})\n{options:?}\n", data.display());
+    turns(&data.join("clinc150/data_full.json"), &platform)?;
+    if args.iter().any(|a| a == "--turns-only") {
+        return Ok(());
+    }
     clinc150(&data.join("clinc150/data_full.json"), &options, &platform)?;
     if !args.iter().any(|a| a == "--clinc-only") {
         snips(&data.join("snips"), &options, &platform)?;
@@ -160,6 +169,72 @@ fn clinc150(path: &Path, options: &TrainingOptions, platform: &str) -> Result<()
         bytes.len() as f64 / 1e6,
         loading.as_secs_f64() * 1e3
     );
+    Ok(())
+}
+
+/// Median and p99 of whole edge turns: `POST /v1/conversations/{id}/messages` through
+/// `switchboard_edge::api::handle` with in-memory ports.
+fn turns(clinc: &Path, platform: &str) -> Result<()> {
+    use switchboard_dialog::agent::Agent;
+    use switchboard_edge::api::{self, ApiRequest};
+    use switchboard_edge::memory::{MemoryAnalytics, MemoryStore, NoHttp, StepClock};
+    use switchboard_edge::{Config, Edge};
+
+    let text = std::fs::read_to_string(clinc).with_context(|| format!("reading {}", clinc.display()))?;
+    let data: Clinc = serde_json::from_str(&text)?;
+    let mut by_intent: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (phrase, label) in &data.train {
+        by_intent.entry(label).or_default().push(phrase);
+    }
+    let intents: Vec<serde_json::Value> = by_intent
+        .iter()
+        .map(|(name, phrases)| serde_json::json!({ "name": name, "training_phrases": phrases, "responses": [format!("About {name}.")] }))
+        .collect();
+    let clinc_agent =
+        serde_json::json!({ "name": "clinc150", "fallback": ["Sorry?"], "webhook_error": ["!"], "intents": intents });
+    let demo_agent = include_str!("../../../../edge/agents/retail-demo.json");
+    let utterances: Vec<&str> = data.test.iter().map(|(t, _)| t.as_str()).collect();
+    for (label, agent_text) in
+        [("demo agent, 12 intents", demo_agent.to_owned()), ("CLINC150 agent, 150 intents", clinc_agent.to_string())]
+    {
+        let agent = Agent::from_json(&agent_text)?;
+        let edge = Edge::new(
+            &agent,
+            Config::for_tests(),
+            MemoryStore::default(),
+            NoHttp,
+            StepClock::default(),
+            MemoryAnalytics::default(),
+        );
+        let created = futures_executor::block_on(api::handle(
+            &edge,
+            ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#),
+        ));
+        let created: serde_json::Value = serde_json::from_str(&created.body)?;
+        let (id, token) =
+            (created["conversation_id"].as_str().context("id")?, created["token"].as_str().context("token")?);
+        let path = format!("/v1/conversations/{id}/messages");
+        let mut times: Vec<f64> = Vec::with_capacity(1000);
+        // 1,000 turns in one conversation: the history fills up to its bound, as in real use.
+        for text in utterances.iter().cycle().take(1000) {
+            let body = serde_json::json!({ "text": text }).to_string();
+            let request = ApiRequest::post(&path, &body).bearer(token);
+            let started = Instant::now();
+            let response = futures_executor::block_on(api::handle(&edge, request));
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+            anyhow::ensure!(response.status == 200, "turn failed: {}", response.body);
+        }
+        times.sort_by(f64::total_cmp);
+        let (reads, writes) = (edge.store.gets.get(), edge.store.puts.get());
+        println!(
+            "edge turn, {label}: median {:.0} µs, p99 {:.0} µs ({platform}); KV per turn: {:.1} reads, {:.1} writes",
+            times[times.len() / 2],
+            times[times.len() * 99 / 100],
+            reads as f64 / 1001.0,
+            writes as f64 / 1001.0
+        );
+    }
+    println!();
     Ok(())
 }
 
