@@ -1,6 +1,7 @@
 //! The HTTP API v1, platform-free: an [`ApiRequest`] in, an [`ApiResponse`] out. The OpenAPI 3
 //! document (`edge/openapi.json`, served at `/v1/openapi.json`) is the reference; a test keeps
-//! it and the router in step.
+//! it and the router in step. Bodies are limited to [`MAX_BODY_BYTES`], an agent file to
+//! [`MAX_AGENT_BYTES`].
 //!
 //! | method | path | body | reply |
 //! |---|---|---|---|
@@ -13,11 +14,14 @@
 //! | POST | `/v1/conversations/{id}/feedback` | `Feedback` | 204 |
 //! | POST | `/v1/conversations/{id}/end` | | 204 |
 //! | GET | `/v1/analytics?from=&to=` (admin) | | `Report` |
+//! | PUT | `/v1/admin/agent` (admin) | agent file, JSON or YAML, ≤ 1 MiB | `AgentSummary` |
+//! | GET | `/v1/admin/agent` (admin) | | `StoredAgentFile`; 404 while the built-in agent answers |
 //! | POST | `/demo/fulfillment` | CX `WebhookRequest` | CX `WebhookResponse` |
 
 use crate::analytics::Report;
 use crate::conversation::{Edge, HistoryPage};
 use crate::demo;
+use crate::deployment::MAX_AGENT_BYTES;
 use crate::error::ApiError;
 use crate::identity::ChannelIdentity;
 use crate::ids::UserId;
@@ -29,7 +33,7 @@ use switchboard_dialog::protocol::{
 };
 use switchboard_dialog::webhook::WebhookRequest;
 
-/// Largest request body accepted.
+/// Largest request body accepted, but for an agent file ([`MAX_AGENT_BYTES`]).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The OpenAPI document.
@@ -179,7 +183,7 @@ pub async fn handle<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>
     };
     let mut response = if request.method == "OPTIONS" {
         let mut r = ApiResponse::empty(204);
-        r.headers.push(("Access-Control-Allow-Methods".into(), "GET, POST, OPTIONS".into()));
+        r.headers.push(("Access-Control-Allow-Methods".into(), "GET, POST, PUT, OPTIONS".into()));
         r.headers.push(("Access-Control-Allow-Headers".into(), "Authorization, Content-Type".into()));
         r.headers.push(("Access-Control-Max-Age".into(), "86400".into()));
         r
@@ -202,10 +206,11 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
     edge: &Edge<'_, S, H, C, A>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    if request.body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
-    }
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    let limit = if segments == ["v1", "admin", "agent"] { MAX_AGENT_BYTES } else { MAX_BODY_BYTES };
+    if request.body.len() > limit {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
     let method = request.method.as_str();
     let authorise = |id: &str| edge.authorise(id, request.authorization.as_deref());
     match (method, segments.as_slice()) {
@@ -292,6 +297,18 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             let days = edge.analytics.days(&from, &to).await?;
             Ok(ApiResponse::json(200, &Report::build(&from, &to, &days)))
         }
+        ("PUT", ["v1", "admin", "agent"]) => {
+            admin(edge, request)?;
+            Ok(ApiResponse::json(200, &edge.deploy(&request.body).await?))
+        }
+        ("GET", ["v1", "admin", "agent"]) => {
+            admin(edge, request)?;
+            let file = edge
+                .deployed_file()
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no agent was uploaded; the built-in demo agent answers".into()))?;
+            Ok(ApiResponse::json(200, &file))
+        }
         ("POST", ["demo", "fulfillment"]) => {
             let webhook: WebhookRequest = parse(&request.body)?;
             Ok(ApiResponse::json(200, &demo::fulfill(&webhook)))
@@ -303,6 +320,7 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             | ["v1", "conversations"]
             | ["v1", "conversations", _, "messages" | "identify" | "feedback" | "end"]
             | ["v1", "analytics"]
+            | ["v1", "admin", "agent"]
             | ["demo", "fulfillment"],
         ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound(format!("no route for {method} {}", request.path))),

@@ -4,7 +4,8 @@
 //! KV layout (namespace `CONTEXT`):
 //! - `ctx:<user id>`: [`UserContext`], or `{"merged_into": "<user id>"}` once merged away;
 //! - `hist:<conversation id>`: the conversation's last messages (bounded);
-//! - `id:<kind>:<value>`: the user id a channel identity resolves to (see [`crate::identity`]).
+//! - `id:<kind>:<value>`: the user id a channel identity resolves to (see [`crate::identity`]);
+//! - `agent:current`: the uploaded agent file (see [`crate::deployment`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

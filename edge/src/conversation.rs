@@ -9,6 +9,7 @@
 use crate::analytics::{self, Event};
 use crate::config::Config;
 use crate::context::{Profile, Status, Stored, UserContext};
+use crate::deployment::DeployedAgent;
 use crate::error::ApiError;
 use crate::fulfillment;
 use crate::identity::ChannelIdentity;
@@ -69,6 +70,7 @@ pub struct Edge<'a, S, H, C, A> {
     pub limits: Rc<Limits>,
     pub(crate) signer: TokenSigner,
     logs: RefCell<Vec<String>>,
+    pub(crate) deployed: RefCell<Option<DeployedAgent>>,
 }
 
 /// The result of a user message: the new bot messages.
@@ -83,7 +85,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     pub fn new(agent: &'a Agent, config: Config, store: S, http: H, clock: C, analytics: A) -> Self {
         let signer = TokenSigner::new(config.token_secret.clone());
         let limits = Rc::new(Limits::new(&config));
-        Self { agent, config, store, http, clock, analytics, limits, signer, logs: RefCell::default() }
+        let (logs, deployed) = (RefCell::default(), RefCell::default());
+        Self { agent, config, store, http, clock, analytics, limits, signer, logs, deployed }
     }
 
     /// The same service counting requests in shared limiters.
@@ -100,6 +103,12 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     /// Takes the log lines recorded so far.
     pub fn take_logs(&self) -> Vec<String> {
         std::mem::take(&mut self.logs.borrow_mut())
+    }
+
+    /// Takes the agent this request deployed (`PUT /v1/admin/agent`), for the host to answer
+    /// with from now on (see [`crate::deployment::AgentCache::install`]).
+    pub fn take_deployed(&self) -> Option<DeployedAgent> {
+        self.deployed.borrow_mut().take()
     }
 
     /// The user an identity resolves to: the index entry, or the derived id of a first visit.

@@ -34,6 +34,10 @@ pub enum ApiError {
     /// Too many requests; retry after this many seconds.
     #[error("too many requests; retry in {0} s")]
     RateLimited(u64),
+    /// An uploaded agent file does not parse or validate: the engine's line and column, or
+    /// field path, and what is wrong.
+    #[error("{0}")]
+    InvalidAgent(String),
     /// The context store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -46,7 +50,7 @@ impl ApiError {
     /// HTTP status code.
     pub fn status(&self) -> u16 {
         match self {
-            Self::BadJson(_) | Self::BadRequest(_) => 400,
+            Self::BadJson(_) | Self::BadRequest(_) | Self::InvalidAgent(_) => 400,
             Self::Unauthorized(_) => 401,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
@@ -64,6 +68,7 @@ impl ApiError {
         match self {
             Self::BadJson(_) => "bad_json",
             Self::BadRequest(_) => "bad_request",
+            Self::InvalidAgent(_) => "invalid_agent",
             Self::Unauthorized(_) => "unauthorized",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",

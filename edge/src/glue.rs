@@ -5,12 +5,14 @@
 //! Requests that touch a user's context go to that user's Durable Object ([`UserSession`]),
 //! which serialises them (an async lock held across the whole turn, webhook calls included)
 //! and keeps KV's one-write-per-second-per-key rule ([`crate::write_behind`]). Analytics go
-//! to the single [`AnalyticsHub`] object.
+//! to the single [`AnalyticsHub`] object. Both find the agent that answers in this isolate's
+//! [`AgentCache`] ([`crate::deployment`]): the file uploaded to KV, else the demo agent.
 
 use crate::analytics::{DailyStats, Event};
 use crate::api::{self, ApiRequest, ApiResponse};
 use crate::config::{Config, bindings};
 use crate::conversation::Limits;
+use crate::deployment::{AGENT_KEY, AgentCache, BUILTIN_AGENT, KV_CACHE_SECONDS};
 use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
 };
@@ -20,7 +22,6 @@ use futures_util::future::{Either, select};
 use futures_util::lock::Mutex;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::OnceLock;
 use std::time::Duration;
 use switchboard_dialog::agent::Agent;
 use wasm_bindgen::{JsCast, JsValue};
@@ -28,15 +29,6 @@ use worker::{
     AbortController, Context, Delay, DurableObject, Env, Fetch, Headers, ListOptions, Method, ObjectNamespace, Request,
     RequestInit, Response, Result, State, Storage, durable_object, event, kv::KvStore,
 };
-
-/// The deployed agent, parsed and trained once per isolate.
-fn agent() -> &'static Agent {
-    static AGENT: OnceLock<Agent> = OnceLock::new();
-    AGENT.get_or_init(|| {
-        Agent::from_json(include_str!("../agents/retail-demo.json"))
-            .expect("the demo agent is validated by native tests")
-    })
-}
 
 #[event(start)]
 fn start() {
@@ -46,6 +38,22 @@ fn start() {
 thread_local! {
     /// Per-IP limits of this isolate.
     static LIMITS: RefCell<Option<Rc<Limits>>> = const { RefCell::new(None) };
+    /// This isolate's agent: the uploaded one, parsed and trained once per upload.
+    static AGENT: RefCell<AgentCache> = RefCell::new(AgentCache::new(BUILTIN_AGENT));
+}
+
+/// The agent that answers this request: KV's `agent:current` (read through KV's cache), else
+/// the built-in demo agent.
+async fn agent(kv: &KvStore) -> Rc<Agent> {
+    if let Some(agent) = AGENT.with_borrow(|cache| cache.pinned(JsClock.now_ms())) {
+        return agent;
+    }
+    let stored = kv.get(AGENT_KEY).cache_ttl(KV_CACHE_SECONDS).text().await.map_err(|e| e.to_string());
+    let (agent, logs) = AGENT.with_borrow_mut(|cache| cache.select(stored));
+    for line in logs {
+        worker::console_log!("{line}");
+    }
+    agent
 }
 
 fn isolate_limits(config: &Config) -> Rc<Limits> {
@@ -53,7 +61,7 @@ fn isolate_limits(config: &Config) -> Rc<Limits> {
 }
 
 /// Settings from the worker's variables and secrets; `None` when TOKEN_SECRET is missing.
-fn config(env: &Env) -> Option<Config> {
+fn config(env: &Env, agent: &Agent) -> Option<Config> {
     let read =
         |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
     let mut config = Config::new(&read(bindings::TOKEN_SECRET)?, read(bindings::FULFILLMENT_URL));
@@ -72,7 +80,7 @@ fn config(env: &Env) -> Option<Config> {
         }
     }
     // Only the secrets the agent names; one that is missing fails its webhook calls (logged).
-    for name in agent().secret_names() {
+    for name in agent.secret_names() {
         if let Some(value) = read(name)
             && let Err(e) = config.set_secret(name, &value)
         {
@@ -112,13 +120,19 @@ async fn api_request(mut req: Request) -> Result<ApiRequest> {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let request = api_request(req).await?;
-    let Some(config) = config(&env) else { return misconfigured() };
+    let kv = env.kv(bindings::CONTEXT)?;
+    let agent = agent(&kv).await;
+    let Some(config) = config(&env, &agent) else { return misconfigured() };
     let limits = isolate_limits(&config);
     let analytics = Hub { namespace: env.durable_object(bindings::ANALYTICS)?, deferred: None };
-    let edge =
-        Edge::new(agent(), config, Kv(env.kv(bindings::CONTEXT)?), FetchClient, JsClock, analytics).with_limits(limits);
+    let edge = Edge::new(&agent, config, Kv(kv), FetchClient, JsClock, analytics).with_limits(limits);
     let Some(user) = api::serialisation_key(&edge, &request).await else {
-        return respond(api::handle(&edge, request).await);
+        let response = api::handle(&edge, request).await;
+        // An upload answers from this isolate at once; others see it within KV's cache time.
+        if let Some(deployed) = edge.take_deployed() {
+            AGENT.with_borrow_mut(|cache| cache.install(deployed, JsClock.now_ms()));
+        }
+        return respond(response);
     };
     // The IP limit is counted here, once; the user's object counts the user's messages.
     if let Some(ip) = request.ip.as_deref()
@@ -176,19 +190,20 @@ impl DurableObject for UserSession {
     async fn fetch(&self, req: Request) -> Result<Response> {
         let mut request = api_request(req).await?;
         request.ip = None;
-        let Some(config) = config(&self.env) else { return misconfigured() };
+        let kv = Kv(self.env.kv(bindings::CONTEXT)?);
+        let agent = agent(&kv.0).await;
+        let Some(config) = config(&self.env, &agent) else { return misconfigured() };
         let limits = self.limits.borrow_mut().get_or_insert_with(|| Rc::new(Limits::new(&config))).clone();
         // Held across the whole turn, webhook calls included: the runtime lets other requests
         // in while this one awaits I/O, and they must wait for the context it will write.
         let _turn = self.turns.lock().await;
-        let kv = Kv(self.env.kv(bindings::CONTEXT)?);
         let durable = ObjectStorage(self.state.storage());
         let store = WriteBehind::new(&kv, &durable, &self.writes, JsClock.now_ms());
         // Events are sent after the answer, not before it (`wait_until` keeps the object at it).
         let deferred = Rc::new(RefCell::new(Vec::new()));
         let analytics =
             Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: Some(deferred.clone()) };
-        let edge = Edge::new(agent(), config, store, FetchClient, JsClock, analytics).with_limits(limits);
+        let edge = Edge::new(&agent, config, store, FetchClient, JsClock, analytics).with_limits(limits);
         let response = api::handle(&edge, request).await;
         let events = std::mem::take(&mut *deferred.borrow_mut());
         if !events.is_empty() {

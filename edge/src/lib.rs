@@ -23,6 +23,7 @@ pub mod config;
 pub mod context;
 pub mod conversation;
 pub mod demo;
+pub mod deployment;
 pub mod error;
 pub mod fulfillment;
 pub mod golden;

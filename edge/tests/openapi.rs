@@ -26,6 +26,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/v1/conversations/{id}/feedback", &[]),
     ("POST", "/v1/conversations/{id}/end", &[]),
     ("GET", "/v1/analytics", &["from", "to"]),
+    ("PUT", "/v1/admin/agent", &[]),
+    ("GET", "/v1/admin/agent", &[]),
     ("POST", "/demo/fulfillment", &[]),
 ];
 
@@ -34,6 +36,7 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Component schemas no response carries: request bodies, and CX parts the demo never sends.
 const NOT_IN_RESPONSES: &[&str] = &[
+    "AgentFile",
     "CreateConversation",
     "Feedback",
     "FormInfo",
@@ -212,6 +215,10 @@ fn conforms(
     }
 }
 
+fn put_agent(body: &[u8]) -> ApiRequest {
+    ApiRequest { method: "PUT".into(), path: "/v1/admin/agent".into(), body: body.to_vec(), ..ApiRequest::default() }
+}
+
 fn is_no_route(status: u16, body: &Value) -> bool {
     status == 404 && body["error"]["message"].as_str().is_some_and(|m| m.starts_with("no route"))
 }
@@ -224,8 +231,10 @@ fn conversation(edge: &TestEdge) -> Session {
     s
 }
 
-/// The requests an operation's documentation describes: one per request body example (or one
-/// without a body), with the query parameters' examples and the credentials its security names.
+/// The requests an operation's documentation describes: one per request body example of each
+/// media type (or one without a body), with the query parameters' examples and the credentials
+/// its security names. A JSON example is sent serialised, another media type's (YAML) as its
+/// text.
 fn documented_requests(doc: &Value, method: &str, path: &str, s: &Session) -> Vec<ApiRequest> {
     let op = operation(doc, method, path);
     let query: Vec<String> = parameters(doc, method, path)
@@ -245,9 +254,20 @@ fn documented_requests(doc: &Value, method: &str, path: &str, s: &Session) -> Ve
     };
     let bodies: Vec<Vec<u8>> = match op.get("requestBody") {
         Some(body) => {
-            let examples = body["content"]["application/json"]["examples"].as_object();
-            let examples = examples.unwrap_or_else(|| panic!("{method} {path}: give the request body examples"));
-            examples.values().map(|e| e["value"].to_string().into_bytes()).collect()
+            let mut bodies = Vec::new();
+            for (media, content) in body["content"].as_object().expect("requestBody content") {
+                let examples = content["examples"].as_object();
+                let examples = examples.unwrap_or_else(|| panic!("{method} {path}: give {media} examples"));
+                for (name, example) in examples {
+                    let value = &example["value"];
+                    bodies.push(match (media.as_str(), value.as_str()) {
+                        ("application/json", _) => value.to_string().into_bytes(),
+                        (_, Some(text)) => text.as_bytes().to_vec(),
+                        _ => panic!("{method} {path}: the {media} example '{name}' must be its text"),
+                    });
+                }
+            }
+            bodies
         }
         None => vec![Vec::new()],
     };
@@ -267,6 +287,7 @@ fn every_error() -> Vec<ApiError> {
     let all = vec![
         ApiError::BadJson(String::new()),
         ApiError::BadRequest(String::new()),
+        ApiError::InvalidAgent(String::new()),
         ApiError::Unauthorized(String::new()),
         ApiError::NotFound(String::new()),
         ApiError::MethodNotAllowed,
@@ -281,6 +302,7 @@ fn every_error() -> Vec<ApiError> {
         match error {
             ApiError::BadJson(_)
             | ApiError::BadRequest(_)
+            | ApiError::InvalidAgent(_)
             | ApiError::Unauthorized(_)
             | ApiError::NotFound(_)
             | ApiError::MethodNotAllowed
@@ -350,7 +372,10 @@ fn every_documented_operation_is_routed_and_its_examples_succeed() {
     let doc = doc();
     let edge = edge();
     let mut seen = BTreeSet::new();
-    for (method, path) in operations(&doc) {
+    // Writes first, so that reads find something (`GET /v1/admin/agent` is 404 before an upload).
+    let mut ordered: Vec<(String, String)> = operations(&doc).into_iter().collect();
+    ordered.sort_by_key(|(method, _)| method == "GET");
+    for (method, path) in ordered {
         for request in documented_requests(&doc, &method, &path, &conversation(&edge)) {
             let (status, body) = call(&edge, request);
             let what = format!("{method} {path}");
@@ -427,6 +452,17 @@ fn real_responses_have_exactly_the_documented_properties() {
     let empty = expect(("GET", "/v1/analytics"), quiet, 200);
     assert!(empty["total"]["handoff_rate"].is_null(), "rates without a denominator are null: {empty}");
 
+    // The documented upload answers the documented summary (its fingerprint included), and
+    // the file reads back as documented.
+    let (deploy, deployed) = (("PUT", "/v1/admin/agent"), ("GET", "/v1/admin/agent"));
+    let example = |(method, path): Op, at: &str| operation(&doc, method, path).pointer(at).cloned().unwrap();
+    let yaml = example(deploy, "/requestBody/content/application~1yaml/examples/bikes/value");
+    let upload = put_agent(yaml.as_str().unwrap().as_bytes()).bearer("admin-token");
+    let summary = expect(deploy, upload, 200);
+    assert_eq!(summary, example(deploy, "/responses/200/content/application~1json/examples/bikes/value"));
+    let file = expect(deployed, ApiRequest::get("/v1/admin/agent").bearer("admin-token"), 200);
+    assert_eq!(file, example(deployed, "/responses/200/content/application~1json/examples/bikes/value"));
+
     let demo = ("POST", "/demo/fulfillment");
     for number in [json!(123456), json!(999), Value::Null] {
         let body = json!({"sessionInfo": {"parameters": {"order-number": number}}}).to_string();
@@ -468,6 +504,8 @@ fn every_error_a_route_answers_with_is_documented_there() {
     let feedback = ("POST", "/v1/conversations/{id}/feedback");
     let end = ("POST", "/v1/conversations/{id}/end");
     let analytics = ("GET", "/v1/analytics");
+    let (deploy, deployed) = (("PUT", "/v1/admin/agent"), ("GET", "/v1/admin/agent"));
+    let agent_file = "name: t\nfallback: ['?']\nwebhook_error: ['!']\nintents: [{name: Hi, training_phrases: [hi], responses: [Hi!]}]\n";
     let unknown_vote = r#"{"message_id":"m99","helpful":true}"#;
     let mut cases: Vec<(Op, &TestEdge, ApiRequest, u16, &str)> = vec![
         (create, &edge, post("/v1/conversations", "{"), 400, "bad_json"),
@@ -497,6 +535,13 @@ fn every_error_a_route_answers_with_is_documented_there() {
         (end, &edge, post(&stale.path("end"), "").bearer(&stale.token), 404, "not_found"),
         (analytics, &edge, ApiRequest::get("/v1/analytics?from=yesterday").bearer("admin-token"), 400, "bad_request"),
         (analytics, &edge, ApiRequest::get("/v1/analytics").bearer("guess"), 401, "unauthorized"),
+        (deploy, &edge, put_agent(b"name: t\nintents: []\n").bearer("admin-token"), 400, "invalid_agent"),
+        (deploy, &edge, put_agent(b"{\"name\": \"t\",}").bearer("admin-token"), 400, "invalid_agent"),
+        (deploy, &edge, put_agent(agent_file.as_bytes()).bearer("guess"), 401, "unauthorized"),
+        (deploy, &edge, put_agent(agent_file.as_bytes()), 401, "unauthorized"),
+        // No case here uploads a valid file, so none is stored.
+        (deployed, &edge, ApiRequest::get("/v1/admin/agent").bearer("admin-token"), 404, "not_found"),
+        (deployed, &edge, ApiRequest::get("/v1/admin/agent").bearer(&s.token), 401, "unauthorized"),
         (("POST", "/demo/fulfillment"), &edge, post("/demo/fulfillment", "{"), 400, "bad_json"),
     ];
     let no_identity = edge_with(Config { identity_secret: None, ..Config::for_tests() }, ScriptedHttp::default());
@@ -507,12 +552,16 @@ fn every_error_a_route_answers_with_is_documented_there() {
     cases.push((identify, &no_identity, linking, 501, "identity_not_configured"));
     let closed = edge_with(Config { admin_token: None, ..Config::for_tests() }, ScriptedHttp::default());
     cases.push((analytics, &closed, ApiRequest::get("/v1/analytics").bearer("admin-token"), 401, "unauthorized"));
+    cases.push((deploy, &closed, put_agent(agent_file.as_bytes()).bearer("admin-token"), 401, "unauthorized"));
+    cases.push((deployed, &closed, ApiRequest::get("/v1/admin/agent").bearer("admin-token"), 401, "unauthorized"));
     let busy = edge_with(Config { user_rate_per_minute: 0, ..Config::for_tests() }, ScriptedHttp::default());
     let (hurried, _) = open(&busy, None);
     let hurry = post(&hurried.path("messages"), r#"{"text":"hi"}"#).bearer(&hurried.token);
     cases.push((send, &busy, hurry, 429, "rate_limited"));
 
-    // Refused before routing: any operation, from a foreign origin, an IP over its limit, or too big.
+    // Refused before routing: any operation, from a foreign origin, an IP over its limit, or too
+    // big: over 64 KiB, or over the operation's own `x-max-body-bytes` (a body at the limit is
+    // not refused for its size).
     let mut config = Config::for_tests();
     config.allowed_origins = vec!["https://shop.example".into()];
     let strict = edge_with(config, ScriptedHttp::default());
@@ -525,8 +574,13 @@ fn every_error_a_route_answers_with_is_documented_there() {
         cases.push((op, &strict, request.clone().from_origin("https://evil.example"), 403, "origin_not_allowed"));
         let from_ip = ApiRequest { ip: Some("203.0.113.9".into()), ..request.clone() };
         cases.push((op, &flooded, from_ip, 429, "rate_limited"));
-        if method == "POST" {
-            let big = ApiRequest { body: vec![b' '; MAX_BODY_BYTES + 1], ..request };
+        if method != "GET" {
+            let limit =
+                operation(&doc, method, path)["x-max-body-bytes"].as_u64().map_or(MAX_BODY_BYTES, |n| n as usize);
+            let at_limit = ApiRequest { body: vec![b' '; limit], ..request.clone() };
+            let (status, body) = call(&edge, at_limit);
+            assert_ne!(status, 413, "{op:?} refuses a body of {limit} bytes: {body}");
+            let big = ApiRequest { body: vec![b' '; limit + 1], ..request };
             cases.push((op, &edge, big, 413, "payload_too_large"));
         }
     }
@@ -577,7 +631,9 @@ fn examples_fit_their_schemas() {
     let mut media = Vec::new();
     for (method, path) in operations(&doc) {
         let op = operation(&doc, &method, &path);
-        media.push((format!("{method} {path} request"), &op["requestBody"]["content"]["application/json"]));
+        for (media_type, content) in op["requestBody"]["content"].as_object().into_iter().flatten() {
+            media.push((format!("{method} {path} request {media_type}"), content));
+        }
         for (status, response) in op["responses"].as_object().unwrap() {
             let content = &resolve(&doc, response)["content"]["application/json"];
             media.push((format!("{method} {path} {status}"), content));

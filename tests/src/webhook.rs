@@ -9,8 +9,14 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
-/// What the server answers for a request: status and raw body.
+/// What the server answers for a request: status and raw body. Status [`HANG`] answers the
+/// body with 200 only after [`HANG_FOR`], longer than any webhook timeout.
 pub type Handler = dyn Fn(&Value) -> (u16, String) + Send + Sync;
+
+/// The status a handler returns to answer too late.
+pub const HANG: u16 = 0;
+/// How late.
+pub const HANG_FOR: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// A running webhook server; stops when dropped.
 pub struct WebhookServer {
@@ -40,8 +46,12 @@ impl WebhookServer {
                         async move {
                             let bytes = request.into_body().collect().await?.to_bytes();
                             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                            let (status, reply) = handler(&body);
+                            let (mut status, reply) = handler(&body);
                             log.lock().expect("log lock").push(body);
+                            if status == HANG {
+                                tokio::time::sleep(HANG_FOR).await;
+                                status = 200;
+                            }
                             let response = hyper::Response::builder()
                                 .status(status)
                                 .header("content-type", "application/json")

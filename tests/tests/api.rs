@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use switchboard_e2e::http::{call, get, post};
 use switchboard_e2e::stack::{Stack, TOKEN_SECRET};
-use switchboard_e2e::webhook::WebhookServer;
+use switchboard_e2e::webhook::{HANG, WebhookServer};
 use switchboard_edge::ids::{ConversationId, UserId};
 use switchboard_edge::token::TokenSigner;
 
@@ -99,6 +99,7 @@ async fn fulfillment_goes_to_a_real_webhook_and_failures_are_graceful() {
         match body["sessionInfo"]["parameters"]["order-number"].as_i64() {
             Some(500500) => (500, r#"{"error":"database down"}"#.to_owned()),
             Some(400400) => (200, "this is not json".to_owned()),
+            Some(408408) => (HANG, json!({ "fulfillment_response": { "messages": [ { "text": { "text": ["too late"] } } ] } }).to_string()),
             Some(n) => (
                 200,
                 json!({ "fulfillment_response": { "messages": [ { "text": { "text": [format!("Order {n} was handed to the courier at 9:12.")] } } ] } })
@@ -121,11 +122,13 @@ async fn fulfillment_goes_to_a_real_webhook_and_failures_are_graceful() {
     let apology = "Sorry, I can't reach our order system right now. Please try again in a few minutes — your conversation is saved.";
     assert_eq!(say(&stack, &c, "Where is order 500500?").await, [apology]);
     assert_eq!(say(&stack, &c, "Where is order 400400?").await, [apology]);
+    // The demo agent's webhook times out after 5 s; the backend answers after 8.
+    assert_eq!(say(&stack, &c, "Where is order 408408?").await, [apology]);
     // Nothing was lost: the conversation goes on and the history has every turn.
     assert_eq!(say(&stack, &c, "Where is my order?").await, ["Can you provide your order number?"]);
     assert_eq!(say(&stack, &c, "4242").await, ["Order 4242 was handed to the courier at 9:12."]);
     let (_, history) =
         get(&stack.url(&format!("/v1/conversations/{}/messages", c.id)), Some(&c.token)).await.expect("history");
-    assert_eq!(history["messages"].as_array().expect("messages").len(), 1 + 2 * 5);
+    assert_eq!(history["messages"].as_array().expect("messages").len(), 1 + 2 * 6);
     assert!(stack.log().contains(r#""event":"webhook_failed""#), "failures are logged:\n{}", stack.log());
 }
