@@ -93,7 +93,8 @@ impl Browser {
                 "const root = document.querySelector('#switchboard-widget')?.shadowRoot;
                  if (!root) return [];
                  return [...root.querySelectorAll('.sb-message:not(.sb-typing)')].map(li =>
-                     [li.classList.contains('sb-user') ? 'user' : 'bot', li.textContent]);",
+                     [li.classList.contains('sb-user') ? 'user' : 'bot',
+                      li.querySelector('.sb-text')?.textContent ?? '']);",
             )
             .await;
         serde_json::from_value(value).unwrap_or_default()

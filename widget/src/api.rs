@@ -2,7 +2,9 @@
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
-use switchboard_dialog::protocol::{ConversationCreated, CreateConversation, ErrorBody, Messages, SendMessage};
+use switchboard_dialog::protocol::{
+    ConversationCreated, CreateConversation, ErrorBody, Feedback, Identify, Messages, SendMessage,
+};
 
 /// Why a call failed, in words for the panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,20 +37,58 @@ impl Client {
         &self.endpoint
     }
 
-    /// Opens (or resumes) the visitor's conversation.
-    pub async fn open(&self, visitor_id: Option<String>) -> Result<ConversationCreated, ApiError> {
-        let body = CreateConversation { channel: "web".into(), visitor_id, identity: None };
+    /// Opens (or resumes) the visitor's conversation, verifying `identity` at once when given.
+    pub async fn open(
+        &self,
+        visitor_id: Option<String>,
+        identity: Option<Identify>,
+    ) -> Result<ConversationCreated, ApiError> {
+        let body = CreateConversation { channel: "web".into(), visitor_id, identity };
         let request = Request::post(&format!("{}/v1/conversations", self.endpoint)).json(&body);
         read(request.map_err(network)?.send().await).await
     }
 
-    /// Sends the user's text; returns the agent's replies.
-    pub async fn send(&self, conversation: &str, token: &str, text: &str) -> Result<Messages, ApiError> {
-        let url = format!("{}/v1/conversations/{conversation}/messages", self.endpoint);
-        let request = Request::post(&url)
-            .header("Authorization", &format!("Bearer {token}"))
-            .json(&SendMessage { text: text.to_owned(), payload: None });
-        read(request.map_err(network)?.send().await).await
+    /// Sends the user's text (and a quick reply's payload); returns the agent's replies.
+    pub async fn send(
+        &self,
+        conversation: &str,
+        token: &str,
+        text: &str,
+        payload: Option<String>,
+    ) -> Result<Messages, ApiError> {
+        let body = SendMessage { text: text.to_owned(), payload };
+        read(self.post(conversation, token, "messages", &body)?.send().await).await
+    }
+
+    /// Verifies the visitor as a signed-in user; returns the conversation to continue.
+    pub async fn identify(
+        &self,
+        conversation: &str,
+        token: &str,
+        identity: &Identify,
+    ) -> Result<ConversationCreated, ApiError> {
+        read(self.post(conversation, token, "identify", identity)?.send().await).await
+    }
+
+    /// Records "Was this helpful?" for a message (or the conversation).
+    pub async fn feedback(&self, conversation: &str, token: &str, feedback: &Feedback) -> Result<(), ApiError> {
+        let response = self.post(conversation, token, "feedback", feedback)?.send().await.map_err(network)?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(ApiError::Rejected { status: response.status(), code: "feedback".into() })
+        }
+    }
+
+    fn post(
+        &self,
+        conversation: &str,
+        token: &str,
+        action: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<gloo_net::http::Request, ApiError> {
+        let url = format!("{}/v1/conversations/{conversation}/{action}", self.endpoint);
+        Request::post(&url).header("Authorization", &format!("Bearer {token}")).json(body).map_err(network)
     }
 }
 

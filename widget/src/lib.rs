@@ -8,11 +8,21 @@
 //! await widget.default();
 //! widget.mount(panelElement, "https://support.example.com", "Support");
 //! ```
+//!
+//! After that the two talk through DOM events on the panel element: the loader dispatches
+//! `switchboard:command` (`{ name: "sendMessage" | "identify" | "setLocale" | "shutdown", value }`)
+//! and the widget dispatches `switchboard:event` (`{ name: "message", value: { id, role, text } }`).
 
 pub mod api;
+pub mod i18n;
+pub mod message;
 pub mod panel;
 pub mod session;
 
+use leptos::prelude::*;
+use panel::Command;
+use switchboard_dialog::protocol::Identify;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 /// Mounts the chat panel into `root` (an element inside the loader's shadow root), talking to
@@ -21,5 +31,52 @@ use wasm_bindgen::prelude::*;
 pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String) {
     console_error_panic_hook::set_once();
     let client = api::Client::new(endpoint);
-    leptos::mount::mount_to(root, move || leptos::view! { <panel::ChatPanel client=client title=title /> }).forget();
+    let (commands, send_command) = signal(None::<Command>);
+    let listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
+        if let Some(command) = command(&event.detail()) {
+            send_command.set(Some(command));
+        }
+    });
+    let _ = root.add_event_listener_with_callback("switchboard:command", listener.as_ref().unchecked_ref());
+    listener.forget();
+    let target = root.clone();
+    let on_event = Callback::new(move |(name, value): (String, JsValue)| {
+        let detail = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&detail, &"name".into(), &name.into());
+        let _ = js_sys::Reflect::set(&detail, &"value".into(), &value);
+        let init = web_sys::CustomEventInit::new();
+        init.set_detail(&detail);
+        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict("switchboard:event", &init) {
+            let _ = target.dispatch_event(&event);
+        }
+    });
+    leptos::mount::mount_to(root, move || {
+        view! { <panel::ChatPanel client=client title=title commands=commands on_event=on_event /> }
+    })
+    .forget();
+}
+
+/// Reads a `switchboard:command` detail; unknown or malformed commands are ignored.
+fn command(detail: &JsValue) -> Option<Command> {
+    let field = |name: &str| js_sys::Reflect::get(detail, &name.into()).ok();
+    let name = field("name")?.as_string()?;
+    let value = field("value").unwrap_or(JsValue::UNDEFINED);
+    let text = |v: &JsValue| v.as_string().filter(|s| !s.trim().is_empty());
+    match name.as_str() {
+        "sendMessage" => text(&value).map(Command::SendMessage),
+        "setLocale" => text(&value).map(Command::SetLocale),
+        "shutdown" => Some(Command::Shutdown),
+        "identify" => {
+            let get = |k: &str| js_sys::Reflect::get(&value, &k.into()).ok().and_then(|v| v.as_string());
+            Some(Command::Identify(Identify {
+                user_id: get("user_id"),
+                user_hash: get("user_hash"),
+                jwt: get("jwt"),
+                name: get("name"),
+                email: get("email"),
+                phone: get("phone"),
+            }))
+        }
+        _ => None,
+    }
 }

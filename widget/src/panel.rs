@@ -1,11 +1,15 @@
 //! The chat panel: [`ChatPanel`] connects [`ChatView`] (pure view, tested in the browser) to
-//! the API.
+//! the API, to the loader's commands and events, and to the network's comings and goings.
 
 use crate::api::{ApiError, Client};
+use crate::i18n::{self, Strings};
+use crate::message::MessageItem;
 use crate::session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use switchboard_dialog::protocol::{Message, Role};
+use switchboard_dialog::protocol::{Feedback, Identify, Message, Role};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 
 /// Where the panel stands with the API.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +20,31 @@ pub enum Status {
     Ready,
     /// Waiting for the agent's reply.
     Waiting,
+    /// Offline: typed messages wait in the queue.
+    Offline,
     /// The last call failed; the text says what to do.
     Failed(String),
+}
+
+/// A command from the loader (`window.Switchboard(...)`), delivered as a DOM event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Send as the user.
+    SendMessage(String),
+    /// Verify the visitor.
+    Identify(Identify),
+    /// Switch language and direction.
+    SetLocale(String),
+    /// Forget the session and start over.
+    Shutdown,
+}
+
+/// A message typed while the API could not be reached, sent again when it can.
+#[derive(Debug, Clone, PartialEq)]
+struct Queued {
+    local_id: String,
+    text: String,
+    payload: Option<String>,
 }
 
 /// The connected panel: opens the conversation on mount and sends what the user types.
@@ -27,33 +54,95 @@ pub fn ChatPanel(
     client: Client,
     /// Shown in the header.
     title: String,
+    /// Commands from the loader.
+    commands: ReadSignal<Option<Command>>,
+    /// Tells the loader what happened (`message` events).
+    on_event: Callback<(String, JsValue)>,
 ) -> impl IntoView {
     let messages = RwSignal::new(Vec::<Message>::new());
     let status = RwSignal::new(Status::Connecting);
     let conversation = RwSignal::new(None::<(String, String)>);
+    let locale = RwSignal::new("en".to_owned());
+    let queue = StoredValue::new(Vec::<Queued>::new());
     let local_ids = StoredValue::new(0u64);
+    let strings = Signal::derive(move || i18n::strings(&locale.get()));
 
-    let open_client = client.clone();
-    spawn_local(async move {
-        let stored = session::visitor_id(open_client.endpoint());
-        match open_client.open(stored).await {
-            Ok(created) => {
-                session::remember_visitor(open_client.endpoint(), &created.visitor_id);
-                messages.set(created.messages);
-                conversation.set(Some((created.conversation_id, created.token)));
-                status.set(Status::Ready);
-            }
-            Err(e) => status.set(Status::Failed(describe(&e))),
+    let announce = move |added: &[Message]| {
+        for m in added {
+            let detail = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&detail, &"id".into(), &m.id.as_str().into());
+            let role = match m.role {
+                Role::User => "user",
+                Role::Bot => "bot",
+                Role::Agent => "agent",
+            };
+            let _ = js_sys::Reflect::set(&detail, &"role".into(), &role.into());
+            let _ = js_sys::Reflect::set(&detail, &"text".into(), &m.text.as_str().into());
+            on_event.run(("message".into(), detail.into()));
         }
-    });
+    };
 
-    let on_send = Callback::new(move |text: String| {
-        let Some((id, token)) = conversation.get_untracked() else {
-            return;
-        };
+    let connect = {
+        let client = client.clone();
+        move |identity: Option<Identify>| {
+            let client = client.clone();
+            spawn_local(async move {
+                let stored = session::visitor_id(client.endpoint());
+                match client.open(stored, identity).await {
+                    Ok(created) => {
+                        session::remember_visitor(client.endpoint(), &created.visitor_id);
+                        messages.set(created.messages);
+                        conversation.set(Some((created.conversation_id, created.token)));
+                        status.set(Status::Ready);
+                    }
+                    Err(e) => status.set(failed(&e, strings.get_untracked())),
+                }
+            });
+        }
+    };
+    connect(None);
+
+    // Sends the oldest queued message; on success the next one follows.
+    let flush = StoredValue::new_local(None::<Callback<()>>);
+    let send_next = {
+        let client = client.clone();
+        Callback::new(move |()| {
+            let Some((id, token)) = conversation.get_untracked() else { return };
+            let Some(next) = queue.with_value(|q| q.first().cloned()) else { return };
+            status.set(Status::Waiting);
+            let client = client.clone();
+            spawn_local(async move {
+                match client.send(&id, &token, &next.text, next.payload.clone()).await {
+                    Ok(reply) => {
+                        queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
+                        messages.update(|m| {
+                            if let Some(local) = m.iter_mut().find(|m| m.id == next.local_id) {
+                                local.id = format!("{}-sent", next.local_id);
+                            }
+                            m.extend(reply.messages.iter().cloned());
+                        });
+                        announce(&reply.messages);
+                        status.set(Status::Ready);
+                        if let Some(again) = flush.get_value() {
+                            again.run(());
+                        }
+                    }
+                    Err(ApiError::Network(_)) => status.set(Status::Offline),
+                    Err(e) => {
+                        queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
+                        status.set(failed(&e, strings.get_untracked()));
+                    }
+                }
+            });
+        })
+    };
+    flush.set_value(Some(send_next));
+
+    let enqueue = move |text: String, payload: Option<String>| {
         local_ids.update_value(|n| *n += 1);
+        let local_id = format!("local-{}", local_ids.get_value());
         let local = Message {
-            id: format!("local-{}", local_ids.get_value()),
+            id: local_id.clone(),
             role: Role::User,
             text: text.clone(),
             quick_replies: Vec::new(),
@@ -61,29 +150,95 @@ pub fn ChatPanel(
             ts: 0,
         };
         messages.update(|m| m.push(local));
-        status.set(Status::Waiting);
-        let client = client.clone();
-        spawn_local(async move {
-            match client.send(&id, &token, &text).await {
-                Ok(reply) => {
-                    messages.update(|m| m.extend(reply.messages));
-                    status.set(Status::Ready);
-                }
-                Err(e) => status.set(Status::Failed(describe(&e))),
+        queue.update_value(|q| q.push(Queued { local_id, text, payload }));
+        if status.get_untracked() != Status::Waiting {
+            send_next.run(());
+        }
+    };
+
+    // Back online: whatever waits in the queue goes out, oldest first.
+    if let Some(window) = web_sys::window() {
+        let online = Closure::<dyn Fn()>::new(move || {
+            if status.get_untracked() == Status::Offline {
+                status.set(Status::Ready);
+                send_next.run(());
             }
         });
+        let _ = window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+        online.forget();
+    }
+
+    let on_send = Callback::new(move |text: String| enqueue(text, None));
+    let on_choose = Callback::new(move |(label, payload): (String, String)| enqueue(label, Some(payload)));
+    let on_feedback = {
+        let client = client.clone();
+        Callback::new(move |(message_id, helpful): (String, bool)| {
+            let Some((id, token)) = conversation.get_untracked() else { return };
+            let client = client.clone();
+            // A lost vote is not worth bothering the user about.
+            spawn_local(async move {
+                let _ = client.feedback(&id, &token, &Feedback { message_id: Some(message_id), helpful }).await;
+            });
+        })
+    };
+
+    let identify = {
+        let client = client.clone();
+        let connect = connect.clone();
+        move |identity: Identify| {
+            let Some((id, token)) = conversation.get_untracked() else {
+                connect(Some(identity));
+                return;
+            };
+            let client = client.clone();
+            spawn_local(async move {
+                match client.identify(&id, &token, &identity).await {
+                    Ok(created) => {
+                        messages.set(created.messages);
+                        conversation.set(Some((created.conversation_id, created.token)));
+                    }
+                    Err(e) => status.set(failed(&e, strings.get_untracked())),
+                }
+            });
+        }
+    };
+
+    Effect::new(move |_| match commands.get() {
+        Some(Command::SendMessage(text)) => enqueue(text, None),
+        Some(Command::Identify(identity)) => identify(identity),
+        Some(Command::SetLocale(l)) => locale.set(l),
+        Some(Command::Shutdown) => {
+            session::forget(client.endpoint());
+            queue.update_value(Vec::clear);
+            conversation.set(None);
+            messages.set(Vec::new());
+            status.set(Status::Connecting);
+            connect(None);
+        }
+        None => {}
     });
 
-    view! { <ChatView title=title messages=messages.read_only() status=status.read_only() on_send=on_send /> }
+    let dir = move || if i18n::is_rtl(&locale.get()) { "rtl" } else { "ltr" };
+    view! {
+        <div class="sb-root" dir=dir lang=move || locale.get()>
+            <ChatView
+                title=title
+                messages=messages.read_only()
+                status=status.read_only()
+                strings=strings
+                on_send=on_send
+                on_choose=on_choose
+                on_feedback=on_feedback
+            />
+        </div>
+    }
 }
 
-fn describe(error: &ApiError) -> String {
+fn failed(error: &ApiError, strings: &Strings) -> Status {
     match error {
-        ApiError::Network(_) => "Can't reach the assistant. Check your connection and try again.".into(),
-        ApiError::Rejected { status, .. } if *status >= 500 => {
-            "The assistant is having trouble. Please try again.".into()
-        }
-        ApiError::Rejected { code, .. } => format!("The message was not accepted ({code})."),
+        ApiError::Network(_) => Status::Offline,
+        ApiError::Rejected { status, .. } if *status >= 500 => Status::Failed(strings.trouble.into()),
+        ApiError::Rejected { code, .. } => Status::Failed(format!("{} ({code})", strings.trouble)),
     }
 }
 
@@ -96,8 +251,15 @@ pub fn ChatView(
     messages: ReadSignal<Vec<Message>>,
     /// Connection state: disables sending while not ready, shows errors.
     status: ReadSignal<Status>,
+    /// The panel's words in the visitor's language.
+    #[prop(into)]
+    strings: Signal<&'static Strings>,
     /// Called with the trimmed text when the user sends a message.
     on_send: Callback<String>,
+    /// Called with (label, payload) when a quick reply or card button is pressed.
+    on_choose: Callback<(String, String)>,
+    /// Called with (message id, helpful) on a thumbs vote.
+    on_feedback: Callback<(String, bool)>,
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let log = NodeRef::<leptos::html::Ol>::new();
@@ -110,12 +272,13 @@ pub fn ChatView(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = draft.get_untracked().trim().to_owned();
-        if text.is_empty() || matches!(status.get_untracked(), Status::Connecting | Status::Waiting) {
+        if text.is_empty() || status.get_untracked() == Status::Connecting {
             return;
         }
         draft.set(String::new());
         on_send.run(text);
     };
+    let last_id = Memo::new(move |_| messages.with(|m| m.last().map(|m| m.id.clone())));
     let label = title.clone();
     view! {
         <section class="sb-panel" aria-label=label>
@@ -126,38 +289,46 @@ pub fn ChatView(
                 <For
                     each=move || messages.get()
                     key=|m| m.id.clone()
-                    children=|m| {
-                        let class = match m.role {
-                            Role::User => "sb-message sb-user",
-                            Role::Bot => "sb-message sb-bot",
-                            Role::Agent => "sb-message sb-agent",
-                        };
-                        view! { <li class=class data-id=m.id>{m.text}</li> }
+                    children=move |m| {
+                        let id = m.id.clone();
+                        let latest = Signal::derive(move || last_id.get().as_deref() == Some(id.as_str()));
+                        let queued = m.id.starts_with("local-");
+                        view! {
+                            <MessageItem message=m latest=latest strings=strings on_choose=on_choose on_feedback=on_feedback />
+                            {queued.then(|| view! {
+                                <Show when=move || status.get() == Status::Offline>
+                                    <li class="sb-queued" aria-hidden="true">{move || strings.get().queued}</li>
+                                </Show>
+                            })}
+                        }
                     }
                 />
                 <Show when=move || status.get() == Status::Waiting>
-                    <li class="sb-message sb-bot sb-typing" aria-label="The assistant is typing">
+                    <li class="sb-message sb-bot sb-typing" aria-label=move || strings.get().typing>
                         <span></span><span></span><span></span>
                     </li>
                 </Show>
             </ol>
             {move || match status.get() {
-                Status::Failed(text) => Some(view! { <p class="sb-error" role="alert">{text}</p> }),
+                Status::Failed(text) => Some(view! { <p class="sb-error" role="alert">{text}</p> }.into_any()),
+                Status::Offline => {
+                    Some(view! { <p class="sb-error sb-offline" role="status">{strings.get().offline}</p> }.into_any())
+                }
                 _ => None,
             }}
             <form class="sb-form" on:submit=submit>
                 <input
                     class="sb-input"
                     type="text"
-                    aria-label="Type your message"
-                    placeholder="Type your message…"
+                    aria-label=move || strings.get().input_label
+                    placeholder=move || strings.get().placeholder
                     autocomplete="off"
                     maxlength="10000"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
-                <button class="sb-send" type="submit" aria-label="Send" disabled=move || status.get() == Status::Connecting>
-                    "Send"
+                <button class="sb-send" type="submit" aria-label=move || strings.get().send disabled=move || status.get() == Status::Connecting>
+                    {move || strings.get().send}
                 </button>
             </form>
         </section>

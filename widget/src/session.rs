@@ -21,3 +21,10 @@ pub fn remember_visitor(endpoint: &str, visitor_id: &str) {
         let _ = s.set_item(&key(endpoint), visitor_id);
     }
 }
+
+/// Forgets the visitor (logout): the next visit starts as a new visitor.
+pub fn forget(endpoint: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(&key(endpoint));
+    }
+}

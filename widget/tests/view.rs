@@ -1,8 +1,9 @@
 //! Component tests of the chat view in headless Chromium (wasm-bindgen-test).
 
 use leptos::prelude::*;
-use switchboard_dialog::protocol::{Message, Role};
+use switchboard_dialog::protocol::{Card, CardButton, Message, QuickReply, Role};
 use switchboard_widget::api::Client;
+use switchboard_widget::i18n;
 use switchboard_widget::panel::{ChatView, Status};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -27,6 +28,9 @@ struct Mounted {
     messages: WriteSignal<Vec<Message>>,
     status: WriteSignal<Status>,
     sent: RwSignal<Vec<String>>,
+    chosen: RwSignal<Vec<(String, String)>>,
+    votes: RwSignal<Vec<(String, bool)>>,
+    locale: RwSignal<&'static str>,
 }
 
 impl Mounted {
@@ -38,16 +42,30 @@ impl Mounted {
         let (status, set_status) = signal(Status::Ready);
         let sent = RwSignal::new(Vec::new());
         let on_send = Callback::new(move |text: String| sent.update(|v| v.push(text)));
+        let chosen = RwSignal::new(Vec::new());
+        let on_choose = Callback::new(move |c: (String, String)| chosen.update(|v| v.push(c)));
+        let votes = RwSignal::new(Vec::new());
+        let on_feedback = Callback::new(move |v: (String, bool)| votes.update(|all| all.push(v)));
+        let locale = RwSignal::new("en");
+        let strings = Signal::derive(move || i18n::strings(locale.get()));
         leptos::mount::mount_to(root.clone(), move || {
-            view! { <ChatView title="Shop".to_owned() messages=messages status=status on_send=on_send /> }
+            view! {
+                <ChatView title="Shop".to_owned() messages=messages status=status strings=strings
+                    on_send=on_send on_choose=on_choose on_feedback=on_feedback />
+            }
         })
         .forget();
-        Self { root, messages: set_messages, status: set_status, sent }
+        Self { root, messages: set_messages, status: set_status, sent, chosen, votes, locale }
     }
 
     fn texts(&self, selector: &str) -> Vec<String> {
         let list = self.root.query_selector_all(selector).unwrap();
         (0..list.length()).map(|i| list.item(i).unwrap().text_content().unwrap_or_default()).collect()
+    }
+
+    fn click(&self, selector: &str) {
+        let button: HtmlElement = self.root.query_selector(selector).unwrap().expect(selector).unchecked_into();
+        button.click();
     }
 
     fn input(&self) -> HtmlInputElement {
@@ -68,7 +86,7 @@ async fn shows_messages_by_role_in_a_live_log() {
     let view = Mounted::new();
     settle().await;
     assert_eq!(view.texts(".sb-title"), ["Shop"]);
-    assert_eq!(view.texts(".sb-bot"), ["Welcome to the shop!"]);
+    assert_eq!(view.texts(".sb-bot .sb-text"), ["Welcome to the shop!"]);
     let log = view.root.query_selector("ol[role=log]").unwrap().unwrap();
     assert_eq!(log.get_attribute("aria-live").as_deref(), Some("polite"));
 
@@ -77,9 +95,9 @@ async fn shows_messages_by_role_in_a_live_log() {
         m.push(message("m3", Role::Bot, "Can you provide your order number?"));
     });
     settle().await;
-    assert_eq!(view.texts(".sb-user"), ["Where is my order?"]);
+    assert_eq!(view.texts(".sb-user .sb-text"), ["Where is my order?"]);
     assert_eq!(
-        view.texts(".sb-message"),
+        view.texts(".sb-message .sb-text"),
         ["Welcome to the shop!", "Where is my order?", "Can you provide your order number?"]
     );
 }
@@ -105,7 +123,7 @@ async fn waiting_shows_typing_and_blocks_sending_and_failures_are_announced() {
     assert_eq!(view.root.query_selector_all(".sb-typing").unwrap().length(), 1);
     view.type_and_send("hello");
     settle().await;
-    assert!(view.sent.get_untracked().is_empty(), "no second send while a reply is pending");
+    assert_eq!(view.sent.get_untracked(), ["hello"], "typing on while a reply is pending queues the message");
 
     view.status.set(Status::Failed("Can't reach the assistant.".into()));
     settle().await;
@@ -116,4 +134,88 @@ async fn waiting_shows_typing_and_blocks_sending_and_failures_are_announced() {
 #[wasm_bindgen_test]
 fn client_normalises_the_endpoint() {
     assert_eq!(Client::new("https://support.example.com/".into()).endpoint(), "https://support.example.com");
+}
+
+#[wasm_bindgen_test]
+async fn quick_replies_and_cards_send_their_payloads_and_links_open_safely() {
+    let view = Mounted::new();
+    let mut rich = message("m2", Role::Bot, "Is it plugged in?");
+    rich.quick_replies = vec![
+        QuickReply { label: "Yes".into(), payload: None },
+        QuickReply { label: "Not sure".into(), payload: Some("no".into()) },
+    ];
+    rich.cards = vec![Card {
+        title: "Arc desk lamp".into(),
+        subtitle: Some("49 €".into()),
+        image: Some("javascript:alert(1)".into()),
+        buttons: vec![
+            CardButton { label: "View".into(), payload: None, url: Some("https://shop.example/arc".into()) },
+            CardButton { label: "Book".into(), payload: Some("book a consultation".into()), url: None },
+            CardButton { label: "Evil".into(), payload: None, url: Some("javascript:alert(1)".into()) },
+        ],
+    }];
+    view.messages.update(|m| m.push(rich));
+    settle().await;
+    assert_eq!(view.texts(".sb-chip"), ["Yes", "Not sure"]);
+    view.click(".sb-chip:nth-child(2)");
+    view.click(".sb-card button.sb-button");
+    settle().await;
+    assert_eq!(
+        view.chosen.get_untracked(),
+        [("Not sure".to_owned(), "no".to_owned()), ("Book".to_owned(), "book a consultation".to_owned())]
+    );
+    let links = view.root.query_selector_all(".sb-card a").unwrap();
+    assert_eq!(links.length(), 1, "only the https button is a link");
+    let link: web_sys::Element = links.item(0).unwrap().unchecked_into();
+    assert_eq!(link.get_attribute("href").as_deref(), Some("https://shop.example/arc"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(view.root.query_selector_all(".sb-card img").unwrap().length(), 0, "no javascript: image");
+    // Quick replies belong to the latest message only.
+    view.messages.update(|m| m.push(message("m3", Role::Bot, "Thanks.")));
+    settle().await;
+    assert!(view.texts(".sb-chip").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn markup_in_any_message_is_shown_as_text() {
+    let view = Mounted::new();
+    let xss = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+    view.messages.update(|m| {
+        m.push(message("m2", Role::Bot, xss));
+        m.push(message("m3", Role::Agent, xss));
+        m.push(message("local-1", Role::User, xss));
+        m.push(message("m4", Role::Bot, "**Bold** and [a link](https://shop.example) but [no](javascript:alert(3))"));
+    });
+    settle().await;
+    assert_eq!(view.texts(".sb-text")[1..4], [xss, xss, xss]);
+    assert_eq!(view.root.query_selector_all(".sb-text img, .sb-text script").unwrap().length(), 0);
+    assert_eq!(view.texts(".sb-text strong"), ["Bold"]);
+    let links = view.root.query_selector_all(".sb-text a").unwrap();
+    assert_eq!(links.length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn thumbs_vote_once_on_agent_messages_only() {
+    let view = Mounted::new();
+    view.messages.update(|m| m.push(message("local-1", Role::User, "hi")));
+    settle().await;
+    assert_eq!(view.root.query_selector_all(".sb-user .sb-vote").unwrap().length(), 0);
+    view.click(".sb-bot .sb-vote");
+    settle().await;
+    assert_eq!(view.votes.get_untracked(), [("m1".to_owned(), true)]);
+    assert_eq!(view.texts(".sb-thanks"), ["Thanks for your feedback!"]);
+    assert_eq!(view.root.query_selector_all(".sb-bot .sb-vote").unwrap().length(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn labels_follow_the_locale() {
+    let view = Mounted::new();
+    view.locale.set("de");
+    settle().await;
+    assert_eq!(view.input().get_attribute("aria-label").as_deref(), Some("Nachricht eingeben"));
+    assert_eq!(view.texts(".sb-send"), ["Senden"]);
+    view.locale.set("he");
+    settle().await;
+    assert_eq!(view.texts(".sb-send"), ["שליחה"]);
+    assert!(i18n::is_rtl("he-IL") && i18n::is_rtl("ar") && !i18n::is_rtl("de"));
 }
