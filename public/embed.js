@@ -32,7 +32,7 @@
     ".sb-panel-host[hidden]{display:none}" +
     ":host([data-position=right]) .sb-launcher,:host([data-position=right]) .sb-panel-host{right:20px}" +
     ":host([data-position=left]) .sb-launcher,:host([data-position=left]) .sb-panel-host{left:20px}" +
-    "@media (max-width:480px){.sb-panel-host{inset:0;bottom:0}}";
+    "@media (max-width:480px){.sb-panel-host{inset:0;bottom:0}:host([data-open]) .sb-launcher{top:8px;bottom:auto;width:40px;height:40px}}";
 
   function svg(path) {
     var ns = "http://www.w3.org/2000/svg";
@@ -163,6 +163,7 @@
   function setOpen(open) {
     if (open === !panel.hidden) return;
     panel.hidden = !open;
+    host.toggleAttribute("data-open", open);
     if (open) unread = 0;
     drawLauncher();
     emit(open ? "open" : "close", {});

@@ -41,6 +41,25 @@ where
     }
 }
 
+/// Polls `check` until it returns `Some`, or returns `None` after `limit` (for a failure
+/// message that needs more than [`wait_for`]'s).
+pub async fn poll<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Sends SIGTERM to a process group, then SIGKILL if it is still there after a grace period.
 /// (kill(1) rather than libc: the workspace forbids unsafe code.)
 pub(crate) fn stop_group(child: &mut std::process::Child) {

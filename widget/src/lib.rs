@@ -31,10 +31,10 @@ use wasm_bindgen::prelude::*;
 pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String) {
     console_error_panic_hook::set_once();
     let client = api::Client::new(endpoint);
-    let (commands, send_command) = signal(None::<Command>);
+    let commands = RwSignal::new(Vec::<Command>::new());
     let listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
         if let Some(command) = command(&event.detail()) {
-            send_command.set(Some(command));
+            commands.update(|c| c.push(command));
         }
     });
     let _ = root.add_event_listener_with_callback("switchboard:command", listener.as_ref().unchecked_ref());

@@ -148,7 +148,7 @@ pub fn MessageItem(
     };
     view! {
         <li class=class data-id=message.id.clone()>
-            {(!message.text.is_empty()).then(|| view! { <div class="sb-text"><RichText text=message.text.clone() /></div> })}
+            {(!message.text.is_empty()).then(|| view! { <div class="sb-text" dir="auto"><RichText text=message.text.clone() /></div> })}
             {(!cards.is_empty()).then(|| view! {
                 <ul class="sb-cards">
                     {cards.into_iter().map(|card| view! {

@@ -54,8 +54,8 @@ pub fn ChatPanel(
     client: Client,
     /// Shown in the header.
     title: String,
-    /// Commands from the loader.
-    commands: ReadSignal<Option<Command>>,
+    /// Commands from the loader, in arrival order (the panel drains them).
+    commands: RwSignal<Vec<Command>>,
     /// Tells the loader what happened (`message` events).
     on_event: Callback<(String, JsValue)>,
 ) -> impl IntoView {
@@ -82,6 +82,8 @@ pub fn ChatPanel(
         }
     };
 
+    // Sends the oldest queued message; on success the next one follows.
+    let flush = StoredValue::new_local(None::<Callback<()>>);
     let connect = {
         let client = client.clone();
         move |identity: Option<Identify>| {
@@ -91,9 +93,16 @@ pub fn ChatPanel(
                 match client.open(stored, identity).await {
                     Ok(created) => {
                         session::remember_visitor(client.endpoint(), &created.visitor_id);
-                        messages.set(created.messages);
+                        // Messages typed (or sent through the API) before the conversation
+                        // was open stay below its history and go out now.
+                        let queued: Vec<Message> =
+                            messages.with_untracked(|m| m.iter().filter(|m| is_unsent(&m.id)).cloned().collect());
+                        messages.set(created.messages.into_iter().chain(queued).collect());
                         conversation.set(Some((created.conversation_id, created.token)));
                         status.set(Status::Ready);
+                        if let Some(next) = flush.get_value() {
+                            next.run(());
+                        }
                     }
                     Err(e) => status.set(failed(&e, strings.get_untracked())),
                 }
@@ -102,8 +111,6 @@ pub fn ChatPanel(
     };
     connect(None);
 
-    // Sends the oldest queued message; on success the next one follows.
-    let flush = StoredValue::new_local(None::<Callback<()>>);
     let send_next = {
         let client = client.clone();
         Callback::new(move |()| {
@@ -203,19 +210,25 @@ pub fn ChatPanel(
         }
     };
 
-    Effect::new(move |_| match commands.get() {
-        Some(Command::SendMessage(text)) => enqueue(text, None),
-        Some(Command::Identify(identity)) => identify(identity),
-        Some(Command::SetLocale(l)) => locale.set(l),
-        Some(Command::Shutdown) => {
-            session::forget(client.endpoint());
-            queue.update_value(Vec::clear);
-            conversation.set(None);
-            messages.set(Vec::new());
-            status.set(Status::Connecting);
-            connect(None);
+    Effect::new(move |_| {
+        commands.track();
+        // Several commands may arrive in one tick (the loader replays its queue): take them all.
+        let batch = commands.try_update_untracked(std::mem::take).unwrap_or_default();
+        for command in batch {
+            match command {
+                Command::SendMessage(text) => enqueue(text, None),
+                Command::Identify(identity) => identify.clone()(identity),
+                Command::SetLocale(l) => locale.set(l),
+                Command::Shutdown => {
+                    session::forget(client.endpoint());
+                    queue.update_value(Vec::clear);
+                    conversation.set(None);
+                    messages.set(Vec::new());
+                    status.set(Status::Connecting);
+                    connect(None);
+                }
+            }
         }
-        None => {}
     });
 
     let dir = move || if i18n::is_rtl(&locale.get()) { "rtl" } else { "ltr" };
@@ -232,6 +245,11 @@ pub fn ChatPanel(
             />
         </div>
     }
+}
+
+/// A message typed here and not yet accepted by the API.
+fn is_unsent(id: &str) -> bool {
+    id.starts_with("local-") && !id.ends_with("-sent")
 }
 
 fn failed(error: &ApiError, strings: &Strings) -> Status {
@@ -285,14 +303,15 @@ pub fn ChatView(
             <header class="sb-header">
                 <h2 class="sb-title">{title}</h2>
             </header>
-            <ol class="sb-messages" role="log" aria-live="polite" node_ref=log>
+            <div class="sb-log" role="log" aria-live="polite">
+            <ol class="sb-messages" node_ref=log>
                 <For
                     each=move || messages.get()
                     key=|m| m.id.clone()
                     children=move |m| {
                         let id = m.id.clone();
                         let latest = Signal::derive(move || last_id.get().as_deref() == Some(id.as_str()));
-                        let queued = m.id.starts_with("local-");
+                        let queued = is_unsent(&m.id);
                         view! {
                             <MessageItem message=m latest=latest strings=strings on_choose=on_choose on_feedback=on_feedback />
                             {queued.then(|| view! {
@@ -309,6 +328,7 @@ pub fn ChatView(
                     </li>
                 </Show>
             </ol>
+            </div>
             {move || match status.get() {
                 Status::Failed(text) => Some(view! { <p class="sb-error" role="alert">{text}</p> }.into_any()),
                 Status::Offline => {

@@ -87,7 +87,7 @@ async fn shows_messages_by_role_in_a_live_log() {
     settle().await;
     assert_eq!(view.texts(".sb-title"), ["Shop"]);
     assert_eq!(view.texts(".sb-bot .sb-text"), ["Welcome to the shop!"]);
-    let log = view.root.query_selector("ol[role=log]").unwrap().unwrap();
+    let log = view.root.query_selector("[role=log]").unwrap().unwrap();
     assert_eq!(log.get_attribute("aria-live").as_deref(), Some("polite"));
 
     view.messages.update(|m| {
