@@ -1,10 +1,18 @@
 //! The widget's client for the edge's HTTP API v1; wire types come from the dialog crate.
+//!
+//! Requests go through the browser's `fetch` (web-sys) and bodies through [`crate::json`], not
+//! an HTTP crate and `serde_json`: the widget's download size is a product budget, and the
+//! browser already parses JSON.
 
-use gloo_net::http::{Request, Response};
+use crate::json;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_dialog::protocol::{
     ConversationCreated, CreateConversation, ErrorBody, Feedback, Identify, Messages, SendMessage,
 };
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 /// Why a call failed, in words for the panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +52,8 @@ impl Client {
         identity: Option<Identify>,
     ) -> Result<ConversationCreated, ApiError> {
         let body = CreateConversation { channel: "web".into(), visitor_id, identity };
-        let request = Request::post(&format!("{}/v1/conversations", self.endpoint)).json(&body);
-        read(request.map_err(network)?.send().await).await
+        let url = [&self.endpoint, "/v1/conversations"].concat();
+        read(fetch(&url, None, encode(&body)?).await?).await
     }
 
     /// Sends the user's text (and a quick reply's payload); returns the agent's replies.
@@ -57,7 +65,7 @@ impl Client {
         payload: Option<String>,
     ) -> Result<Messages, ApiError> {
         let body = SendMessage { text: text.to_owned(), payload };
-        read(self.post(conversation, token, "messages", &body)?.send().await).await
+        read(self.post(conversation, token, "messages", &body).await?).await
     }
 
     /// Verifies the visitor as a signed-in user; returns the conversation to continue.
@@ -67,12 +75,12 @@ impl Client {
         token: &str,
         identity: &Identify,
     ) -> Result<ConversationCreated, ApiError> {
-        read(self.post(conversation, token, "identify", identity)?.send().await).await
+        read(self.post(conversation, token, "identify", identity).await?).await
     }
 
     /// Records "Was this helpful?" for a message (or the conversation).
     pub async fn feedback(&self, conversation: &str, token: &str, feedback: &Feedback) -> Result<(), ApiError> {
-        let response = self.post(conversation, token, "feedback", feedback)?.send().await.map_err(network)?;
+        let response = self.post(conversation, token, "feedback", feedback).await?;
         if response.ok() {
             Ok(())
         } else {
@@ -80,28 +88,61 @@ impl Client {
         }
     }
 
-    fn post(
+    /// POSTs `body` to `/v1/conversations/{conversation}/{action}` with the conversation's token.
+    async fn post(
         &self,
         conversation: &str,
         token: &str,
         action: &str,
-        body: &impl serde::Serialize,
-    ) -> Result<gloo_net::http::Request, ApiError> {
-        let url = format!("{}/v1/conversations/{conversation}/{action}", self.endpoint);
-        Request::post(&url).header("Authorization", &format!("Bearer {token}")).json(body).map_err(network)
+        body: &impl Serialize,
+    ) -> Result<Response, ApiError> {
+        let url = [&self.endpoint, "/v1/conversations/", conversation, "/", action].concat();
+        fetch(&url, Some(token), encode(body)?).await
     }
 }
 
-fn network(e: gloo_net::Error) -> ApiError {
-    ApiError::Network(e.to_string())
+fn encode(body: &impl Serialize) -> Result<JsValue, ApiError> {
+    json::to_value(body).map_err(|_| ApiError::Network("unserialisable request".into()))
 }
 
-async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
-    let response = response.map_err(network)?;
+/// POSTs a JSON body (with a bearer token, if any). Not generic, so it exists once in the wasm.
+async fn fetch(url: &str, token: Option<&str>, body: JsValue) -> Result<Response, ApiError> {
+    let headers = Headers::new().map_err(network)?;
+    headers.set("Content-Type", "application/json").map_err(network)?;
+    if let Some(token) = token {
+        headers.set("Authorization", &["Bearer ", token].concat()).map_err(network)?;
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&js_sys::JSON::stringify(&body).map_err(network)?.into());
+    let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(network)?;
+    Ok(response.unchecked_into())
+}
+
+/// The reply as `T` for a 2xx response, else the error code its body names.
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    let body = body(response).await?;
+    json::from_value(body).map_err(|_| ApiError::Network("unreadable response".into()))
+}
+
+/// The parsed JSON body of a 2xx response; for any other, [`ApiError::Rejected`].
+async fn body(response: Response) -> Result<JsValue, ApiError> {
+    // An error body may be missing or not JSON (a proxy's HTML page): then it has no code.
+    let body = match response.json() {
+        Ok(promise) => JsFuture::from(promise).await.ok(),
+        Err(_) => None,
+    };
     if response.ok() {
-        return response.json().await.map_err(network);
+        return body.ok_or_else(|| ApiError::Network("unreadable response".into()));
     }
-    let status = response.status();
-    let code = response.json::<ErrorBody>().await.map(|b| b.error.code).unwrap_or_else(|_| "unknown".into());
-    Err(ApiError::Rejected { status, code })
+    let code = body.and_then(|b| json::from_value::<ErrorBody>(b).ok()).map(|b| b.error.code);
+    Err(ApiError::Rejected { status: response.status(), code: code.unwrap_or_else(|| "unknown".into()) })
+}
+
+/// The message of a rejected `fetch` promise (a `TypeError` for network and CORS failures).
+fn network(error: JsValue) -> ApiError {
+    let message = error.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()));
+    ApiError::Network(message.unwrap_or_else(|| "network error".into()))
 }

@@ -12,9 +12,16 @@
 //! After that the two talk through DOM events on the panel element: the loader dispatches
 //! `switchboard:command` (`{ name: "sendMessage" | "identify" | "setLocale" | "shutdown", value }`)
 //! and the widget dispatches `switchboard:event` (`{ name: "message", value: { id, role, text } }`).
+//!
+//! Size is a product budget (everything a visitor downloads on the first open, `cargo xtask
+//! size`). Habits that keep the wasm small, each measured: the browser's `fetch` and JSON
+//! through [`json`] (no HTTP crate, no `serde_json`); `concat` rather than `format!`;
+//! `{move || cond.then(|| view! { … })}` rather than `<Show>`; uncontrolled inputs read on
+//! submit; no `{:?}` or float formatting in shipped code.
 
 pub mod api;
 pub mod i18n;
+pub mod json;
 pub mod message;
 pub mod panel;
 pub mod session;

@@ -167,21 +167,24 @@ pub fn MessageItem(
                 </ul>
             })}
             {(!quick.is_empty()).then(|| view! {
-                <Show when=move || latest.get()>
+                {move || latest.get().then(|| view! {
                     <div class="sb-quick" role="group" aria-label=move || strings.get().suggestions>
                         {quick.iter().cloned().map(|q| {
                             let label = q.label.clone();
                             view! { <button type="button" class="sb-chip" on:click=choose(q.label, q.payload)>{label}</button> }
                         }).collect_view()}
                     </div>
-                </Show>
+                })}
             })}
             {votable.then(|| view! {
                 <div class="sb-feedback">
-                    <Show when=move || voted.get().is_none() fallback=move || view! { <span class="sb-thanks">{move || strings.get().thanks}</span> }>
-                        <button type="button" class="sb-vote" aria-label=move || strings.get().helpful on:click=vote(true)>"👍"</button>
-                        <button type="button" class="sb-vote" aria-label=move || strings.get().not_helpful on:click=vote(false)>"👎"</button>
-                    </Show>
+                    {move || match voted.get() {
+                        None => leptos::either::Either::Left(view! {
+                            <button type="button" class="sb-vote" aria-label=move || strings.get().helpful on:click=vote(true)>"👍"</button>
+                            <button type="button" class="sb-vote" aria-label=move || strings.get().not_helpful on:click=vote(false)>"👎"</button>
+                        }),
+                        Some(_) => leptos::either::Either::Right(view! { <span class="sb-thanks">{move || strings.get().thanks}</span> }),
+                    }}
                 </div>
             })}
         </li>

@@ -124,7 +124,7 @@ pub fn ChatPanel(
                         queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
                         messages.update(|m| {
                             if let Some(local) = m.iter_mut().find(|m| m.id == next.local_id) {
-                                local.id = format!("{}-sent", next.local_id);
+                                local.id = [&next.local_id, "-sent"].concat();
                             }
                             m.extend(reply.messages.iter().cloned());
                         });
@@ -147,7 +147,7 @@ pub fn ChatPanel(
 
     let enqueue = move |text: String, payload: Option<String>| {
         local_ids.update_value(|n| *n += 1);
-        let local_id = format!("local-{}", local_ids.get_value());
+        let local_id = ["local-", &local_ids.get_value().to_string()].concat();
         let local = Message {
             id: local_id.clone(),
             role: Role::User,
@@ -256,7 +256,7 @@ fn failed(error: &ApiError, strings: &Strings) -> Status {
     match error {
         ApiError::Network(_) => Status::Offline,
         ApiError::Rejected { status, .. } if *status >= 500 => Status::Failed(strings.trouble.into()),
-        ApiError::Rejected { code, .. } => Status::Failed(format!("{} ({code})", strings.trouble)),
+        ApiError::Rejected { code, .. } => Status::Failed([strings.trouble, " (", code, ")"].concat()),
     }
 }
 
@@ -279,7 +279,9 @@ pub fn ChatView(
     /// Called with (message id, helpful) on a thumbs vote.
     on_feedback: Callback<(String, bool)>,
 ) -> impl IntoView {
-    let draft = RwSignal::new(String::new());
+    // The input is uncontrolled: its text is read and cleared on submit, which needs no
+    // signal and no handler per keystroke.
+    let input = NodeRef::<leptos::html::Input>::new();
     let log = NodeRef::<leptos::html::Ol>::new();
     Effect::new(move |_| {
         messages.track();
@@ -289,11 +291,14 @@ pub fn ChatView(
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let text = draft.get_untracked().trim().to_owned();
+        let Some(input) = input.get_untracked() else {
+            return;
+        };
+        let text = input.value().trim().to_owned();
         if text.is_empty() || status.get_untracked() == Status::Connecting {
             return;
         }
-        draft.set(String::new());
+        input.set_value("");
         on_send.run(text);
     };
     let last_id = Memo::new(move |_| messages.with(|m| m.last().map(|m| m.id.clone())));
@@ -314,19 +319,17 @@ pub fn ChatView(
                         let queued = is_unsent(&m.id);
                         view! {
                             <MessageItem message=m latest=latest strings=strings on_choose=on_choose on_feedback=on_feedback />
-                            {queued.then(|| view! {
-                                <Show when=move || status.get() == Status::Offline>
-                                    <li class="sb-queued" aria-hidden="true">{move || strings.get().queued}</li>
-                                </Show>
-                            })}
+                            {queued.then_some(move || (status.get() == Status::Offline).then(|| view! {
+                                <li class="sb-queued" aria-hidden="true">{move || strings.get().queued}</li>
+                            }))}
                         }
                     }
                 />
-                <Show when=move || status.get() == Status::Waiting>
+                {move || (status.get() == Status::Waiting).then(|| view! {
                     <li class="sb-message sb-bot sb-typing" aria-label=move || strings.get().typing>
                         <span></span><span></span><span></span>
                     </li>
-                </Show>
+                })}
             </ol>
             </div>
             {move || match status.get() {
@@ -344,8 +347,7 @@ pub fn ChatView(
                     placeholder=move || strings.get().placeholder
                     autocomplete="off"
                     maxlength="10000"
-                    prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    node_ref=input
                 />
                 <button class="sb-send" type="submit" aria-label=move || strings.get().send disabled=move || status.get() == Status::Connecting>
                     {move || strings.get().send}

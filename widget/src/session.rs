@@ -2,7 +2,7 @@
 //! The conversation itself lives at the edge, so a reload or another page resumes it.
 
 fn key(endpoint: &str) -> String {
-    format!("switchboard:visitor:{endpoint}")
+    ["switchboard:visitor:", endpoint].concat()
 }
 
 fn storage() -> Option<web_sys::Storage> {

@@ -2,9 +2,9 @@
 
 use crate::step::{exec, step};
 use crate::tools::Tools;
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The wasm features current rustc emits for wasm32-unknown-unknown; all run in Chromium
 /// and workerd. wasm-opt must know them or it rejects the module.
@@ -23,7 +23,13 @@ pub fn all(root: &Path, tools: &Tools) -> Result<()> {
     worker(root, tools)
 }
 
-/// cargo build → wasm-bindgen (web target) → wasm-opt -Oz; plus the stylesheet.
+/// Classes wasm-bindgen exports that the widget never creates: wasm-streams' stream adapters,
+/// linked through leptos → server_fn. Their exports, and the code only they reach, are dropped.
+const UNUSED_CLASSES: &[&str] = &["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"];
+
+/// cargo build → wasm-bindgen (web target) → unused exports dropped (wasm-metadce) → wasm-opt
+/// -Oz → JS glue and stylesheet minified (esbuild). Every step is there for the size budget of
+/// the first open (`cargo xtask size`).
 pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
     step("building the widget (wasm32, release)", || {
         exec(Command::new("cargo").args([
@@ -39,7 +45,9 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
     let out = root.join("public/widget");
     let input = root.join("target/wasm32-unknown-unknown/release/switchboard_widget.wasm");
     let css = root.join("widget/style.css");
-    if up_to_date(&[&input, &css], &out.join("switchboard_widget_bg.wasm")) {
+    let wasm = out.join("switchboard_widget_bg.wasm");
+    let glue = out.join("switchboard_widget.js");
+    if up_to_date(&[&input, &css], &wasm) {
         println!("==> widget output in public/widget/ is up to date");
         return Ok(());
     }
@@ -50,15 +58,127 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
                 .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
                 .arg("--out-dir")
                 .arg(&out)
-                .arg(root.join("target/wasm32-unknown-unknown/release/switchboard_widget.wasm")),
+                .arg(&input),
         )
     })?;
+    step("dropping exports the JS glue never calls (wasm-metadce)", || {
+        let graph = root.join("target/widget-exports.json");
+        drop_unused_exports(tools, &wasm, &glue, &graph)
+    })?;
     step("optimising the widget's wasm (wasm-opt -Oz)", || {
-        let wasm = out.join("switchboard_widget_bg.wasm");
-        exec(Command::new(&tools.wasm_opt).arg("-Oz").args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
-        std::fs::copy(&css, out.join("widget.css"))?;
-        Ok(())
+        // --converge repeats the passes until the module stops shrinking (≈ 0.3 KB brotli more).
+        exec(
+            Command::new(&tools.wasm_opt)
+                .args(["-Oz", "--converge"])
+                .args(WASM_FEATURES)
+                .arg(&wasm)
+                .arg("-o")
+                .arg(&wasm),
+        )
+    })?;
+    step("minifying the widget's JS glue and stylesheet (esbuild)", || {
+        let minify = |from: &Path, to: &Path| {
+            exec(
+                Command::new(&tools.esbuild)
+                    .arg(from)
+                    .args(["--minify", "--allow-overwrite", "--log-level=warning"])
+                    .arg(format!("--outfile={}", to.display())),
+            )
+        };
+        minify(&glue, &glue)?;
+        minify(&css, &out.join("widget.css"))
     })
+}
+
+/// Removes the exports of [`UNUSED_CLASSES`] from the wasm-bindgen output, so that the code
+/// behind them goes too. Their JS classes stay in the glue, unused; the build fails if the
+/// glue ever creates one (then the class is used and must leave the list).
+fn drop_unused_exports(tools: &Tools, wasm: &Path, glue: &Path, graph: &Path) -> Result<()> {
+    let js = std::fs::read_to_string(glue)?;
+    if let Some(class) = UNUSED_CLASSES.iter().find(|c| js.contains(&format!("{c}.__wrap("))) {
+        bail!("the widget now hands a {class} to JS: remove it from UNUSED_CLASSES in xtask/src/build.rs");
+    }
+    let prefixes: Vec<String> = UNUSED_CLASSES.iter().map(|c| format!("{}_", c.to_lowercase())).collect();
+    let unused = |name: &str| {
+        let name = name.strip_prefix("__wbg_").unwrap_or(name);
+        prefixes.iter().any(|p| name.starts_with(p.as_str()))
+    };
+    let exports = export_names(&std::fs::read(wasm)?)?;
+    let keep: Vec<&String> = exports.iter().filter(|e| !unused(e)).collect();
+    if keep.len() == exports.len() {
+        return Ok(());
+    }
+    // wasm-metadce keeps what the graph's root reaches; an export not in the graph is removed.
+    let mut nodes = vec![serde_json::json!({ "name": "js", "root": true, "reaches": keep })];
+    nodes.extend(keep.iter().map(|e| serde_json::json!({ "name": e, "export": e })));
+    std::fs::write(graph, serde_json::to_string(&nodes)?)?;
+    exec(
+        Command::new(&tools.wasm_metadce)
+            .arg(wasm)
+            .arg("--graph-file")
+            .arg(graph)
+            .args(WASM_FEATURES)
+            .arg("-o")
+            .arg(wasm)
+            // It lists every removed item on stdout.
+            .stdout(Stdio::null()),
+    )
+}
+
+/// The names in a wasm module's export section.
+fn export_names(wasm: &[u8]) -> Result<Vec<String>> {
+    if !wasm.starts_with(b"\0asm") {
+        bail!("not a wasm module");
+    }
+    let mut module = Bytes { bytes: wasm, at: 8 };
+    while module.at < wasm.len() {
+        let id = module.byte()?;
+        let size = module.leb()? as usize;
+        let mut section = Bytes { bytes: module.take(size)?, at: 0 };
+        if id != 7 {
+            continue;
+        }
+        let mut names = Vec::new();
+        for _ in 0..section.leb()? {
+            let len = section.leb()? as usize;
+            names.push(String::from_utf8(section.take(len)?.to_vec())?);
+            section.byte()?; // kind
+            section.leb()?; // index
+        }
+        return Ok(names);
+    }
+    Ok(Vec::new())
+}
+
+/// A cursor over a wasm module's bytes.
+struct Bytes<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let taken = self.bytes.get(self.at..self.at + n).context("truncated wasm module")?;
+        self.at += n;
+        Ok(taken)
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    /// An unsigned LEB128 number (wasm-ld pads some to five bytes).
+    fn leb(&mut self) -> Result<u32> {
+        let mut value = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            value |= u32::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        bail!("malformed LEB128 number in wasm module")
+    }
 }
 
 /// worker-build, told where the pinned tools are so it downloads nothing. It re-runs wasm-opt
@@ -98,5 +218,22 @@ fn up_to_date(inputs: &[&Path], output: &Path) -> bool {
     match modified(output) {
         Some(out) => inputs.iter().all(|i| modified(i).is_some_and(|t| t < out)),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::export_names;
+
+    #[test]
+    fn reads_export_names_past_other_sections() {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        // A custom section whose size is padded to five bytes, as wasm-ld writes some.
+        wasm.extend([0, 0x83, 0x80, 0x80, 0x80, 0x00, 2, b'h', b'i']);
+        // Exports: "mount" (function 3), "memory" (memory 0).
+        wasm.extend([7, 18, 2, 5, b'm', b'o', b'u', b'n', b't', 0, 3, 6, b'm', b'e', b'm', b'o', b'r', b'y', 2, 0]);
+        assert_eq!(export_names(&wasm).unwrap(), ["mount", "memory"]);
+        assert!(export_names(b"not wasm").is_err());
+        assert!(export_names(&wasm[..wasm.len() - 3]).is_err());
     }
 }

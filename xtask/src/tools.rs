@@ -19,6 +19,7 @@ pub struct Tools {
     pub wasm_bindgen_test_runner: PathBuf,
     pub worker_build: PathBuf,
     pub wasm_opt: PathBuf,
+    pub wasm_metadce: PathBuf,
     pub esbuild: PathBuf,
 }
 
@@ -60,6 +61,7 @@ pub fn ensure(root: &Path) -> Result<Tools> {
         wasm_bindgen,
         worker_build,
         wasm_opt: node_bin.join("wasm-opt"),
+        wasm_metadce: node_bin.join("wasm-metadce"),
         esbuild: root.join("node_modules/@esbuild/linux-x64/bin/esbuild"),
     })
 }
