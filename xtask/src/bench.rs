@@ -9,6 +9,7 @@
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use xtask::wrangler::DevServer;
@@ -49,9 +50,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         vars: vec![("USER_RATE_PER_MINUTE", "1000000".into()), ("IP_RATE_PER_MINUTE", "1000000".into())],
     };
     let log = std::fs::File::create(state.join("wrangler.log"))?;
-    let mut child = server.command(root).stdout(log.try_clone()?).stderr(log).spawn().context("starting wrangler")?;
+    // Its own process group: wrangler starts node and workerd children, all stopped together.
+    let mut child = server
+        .command(root)
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting wrangler")?;
     let result = load(port, clients, seconds);
-    let _ = child.kill();
+    let group = format!("-{}", child.id());
+    let _ = std::process::Command::new("kill").args(["-TERM", "--", &group]).status();
     let _ = child.wait();
     result
 }
