@@ -15,10 +15,10 @@
 //! A transcript that scripts no webhook uses the agent's own webhooks (the demo agent's are
 //! built in); one that scripts any sends every fulfillment to the script.
 
+use crate::Config;
 use crate::api::{self, ApiRequest};
-use crate::memory::{MemoryAnalytics, MemoryStore, ScriptedHttp, StepClock};
+use crate::memory::ScriptedHttp;
 use crate::ports::{HttpError, HttpResponse};
-use crate::{Config, Edge};
 use switchboard_dialog::agent::Agent;
 
 /// One mismatch between a transcript and what happened.
@@ -88,14 +88,7 @@ pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
     let scripted = !answers.is_empty();
     let mut config = Config::for_tests();
     config.fulfillment_url = scripted.then(|| "http://golden.invalid/webhook".to_owned());
-    let edge = Edge::new(
-        agent,
-        config,
-        MemoryStore::default(),
-        ScriptedHttp::new(answers),
-        StepClock::default(),
-        MemoryAnalytics::default(),
-    );
+    let edge = crate::memory::edge(agent, config, ScriptedHttp::new(answers));
     let opened = futures_executor::block_on(edge.open(None));
     let Ok((created, _)) = opened else {
         return vec![Failure { line: 1, message: "could not open a conversation".into() }];

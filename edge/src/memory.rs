@@ -153,3 +153,13 @@ impl DurableStore for MemoryDurable {
             .collect())
     }
 }
+
+/// An edge entirely in memory: a fresh store, the scripted `http`, a stepping clock and
+/// in-memory analytics (golden conversations and native tests).
+pub fn edge(
+    agent: &switchboard_dialog::agent::Agent,
+    config: crate::Config,
+    http: ScriptedHttp,
+) -> crate::Edge<'_, MemoryStore, ScriptedHttp, StepClock, MemoryAnalytics> {
+    crate::Edge::new(agent, config, MemoryStore::default(), http, StepClock::default(), MemoryAnalytics::default())
+}

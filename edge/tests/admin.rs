@@ -7,10 +7,10 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
+use switchboard_edge::Config;
 use switchboard_edge::api::{self, ApiRequest, MAX_BODY_BYTES};
 use switchboard_edge::deployment::{AGENT_KEY, BUILTIN_AGENT, MAX_AGENT_BYTES, parse_agent};
-use switchboard_edge::memory::{MemoryAnalytics, MemoryStore, ScriptedHttp, StepClock};
-use switchboard_edge::{Config, Edge};
+use switchboard_edge::memory::ScriptedHttp;
 
 const BIKES_YAML: &str = "# The bike shop's agent
 name: Bike shop
@@ -174,14 +174,7 @@ fn the_deployed_agent_is_handed_to_the_host_and_answers() {
     let deployed = edge.take_deployed().expect("deployed");
     // The host holds it for as long as it answers with it; here, the whole test.
     let agent = Box::leak(Box::new((*deployed.agent).clone()));
-    let bikes = Edge::new(
-        agent,
-        Config::for_tests(),
-        MemoryStore::default(),
-        ScriptedHttp::default(),
-        StepClock::default(),
-        MemoryAnalytics::default(),
-    );
+    let bikes = switchboard_edge::memory::edge(agent, Config::for_tests(), ScriptedHttp::default());
     let (s, _) = open(&bikes, None);
     assert_eq!(say(&bikes, &s, "when are you open"), ["We're open 9 to 6, Monday to Saturday."]);
     assert_eq!(say(&bikes, &s, "is my bike ready"), ["What's your repair ticket number?"]);

@@ -7,10 +7,10 @@ use common::{history, open, say};
 use futures_executor::block_on;
 use serde_json::{Value, json};
 use switchboard_dialog::agent::Agent;
+use switchboard_edge::Config;
 use switchboard_edge::api::{self, ApiRequest};
-use switchboard_edge::memory::{MemoryAnalytics, MemoryStore, ScriptedHttp, StepClock};
+use switchboard_edge::memory::ScriptedHttp;
 use switchboard_edge::ports::{HttpError, HttpResponse};
-use switchboard_edge::{Config, Edge};
 
 const AGENT: &str = r#"name: Lookup shop
 fallback: ["Sorry, I didn't get that."]
@@ -41,14 +41,7 @@ fn edge(answers: Vec<Result<HttpResponse, HttpError>>, secret: bool) -> common::
     if secret {
         config.set_secret("SHOP_API_KEY", "k-123").unwrap();
     }
-    Edge::new(
-        agent,
-        config,
-        MemoryStore::default(),
-        ScriptedHttp::new(answers),
-        StepClock::default(),
-        MemoryAnalytics::default(),
-    )
+    switchboard_edge::memory::edge(agent, config, ScriptedHttp::new(answers))
 }
 
 fn json(status: u16, body: Value) -> Result<HttpResponse, HttpError> {

@@ -6,9 +6,9 @@ mod common;
 use common::*;
 use serde_json::json;
 use switchboard_dialog::agent::Agent;
+use switchboard_edge::Config;
 use switchboard_edge::api::{self, ApiRequest};
-use switchboard_edge::memory::{MemoryAnalytics, MemoryStore, ScriptedHttp, StepClock};
-use switchboard_edge::{Config, Edge};
+use switchboard_edge::memory::ScriptedHttp;
 
 fn analytics(edge: &TestEdge, query: &str) -> (u16, serde_json::Value) {
     call(edge, ApiRequest::get(&format!("/v1/analytics{query}")).bearer("admin-token"))
@@ -176,14 +176,7 @@ intents:
         )
         .unwrap(),
     ));
-    let edge = Edge::new(
-        agent,
-        Config::for_tests(),
-        MemoryStore::default(),
-        ScriptedHttp::default(),
-        StepClock::default(),
-        MemoryAnalytics::default(),
-    );
+    let edge = switchboard_edge::memory::edge(agent, Config::for_tests(), ScriptedHttp::default());
     let (s, _) = open(&edge, None);
     let body = |t: &str| json!({"text": t}).to_string();
     call(&edge, ApiRequest::post(&s.path("messages"), &body("I want to pay")).bearer(&s.token));

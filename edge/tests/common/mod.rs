@@ -18,7 +18,7 @@ pub fn agent() -> &'static Agent {
 }
 
 pub fn edge_with(config: Config, http: ScriptedHttp) -> TestEdge {
-    Edge::new(agent(), config, MemoryStore::default(), http, StepClock::default(), MemoryAnalytics::default())
+    switchboard_edge::memory::edge(agent(), config, http)
 }
 
 pub fn edge() -> TestEdge {
