@@ -32,3 +32,19 @@ pub async fn get(url: &str, token: Option<&str>) -> Result<(u16, Value)> {
 pub async fn post(url: &str, body: &str, token: Option<&str>) -> Result<(u16, Value)> {
     call("POST", url, Some(body.to_owned()), token).await
 }
+
+/// Any request with a raw body and headers (channel webhooks: signatures, forms); returns
+/// status, `Content-Type` and body text.
+pub async fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String, String)> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut request = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client.request(request.body(Full::new(Bytes::from(body.to_owned())))?).await?;
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, content_type, String::from_utf8_lossy(&bytes).into_owned()))
+}

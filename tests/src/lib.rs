@@ -1,10 +1,11 @@
 //! End-to-end harness: the real worker in workerd (`wrangler dev` with a fresh local KV on a
 //! free port), headless Chromium driven through ChromeDriver, and real HTTP servers on
-//! loopback standing in for a shop's fulfillment backend. Everything started is stopped on drop.
+//! loopback standing in for a shop's fulfillment backend and for the channels' APIs. Everything started is stopped on drop.
 //!
 //! The worker and widget must be built first: `cargo xtask test` does it (or `cargo xtask build`).
 
 pub mod browser;
+pub mod fake_api;
 pub mod http;
 pub mod node;
 pub mod stack;
