@@ -183,5 +183,8 @@ mod tests {
         assert_eq!(config.secrets["ORDERS_TOKEN"], "t0k3n");
         assert!(config.set_secret(bindings::TOKEN_SECRET, "leak").unwrap_err().contains("worker's own settings"));
         assert!(!config.secrets.contains_key(bindings::TOKEN_SECRET));
+        assert!(config.set_secret("META_APP_SECRET", "leak").is_err(), "nor a channel's credentials");
+        config.set("TELEGRAM_API_URL", "http://127.0.0.1:9").unwrap();
+        assert_eq!(config.channels.telegram_api_url, "http://127.0.0.1:9");
     }
 }

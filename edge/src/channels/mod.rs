@@ -215,6 +215,9 @@ pub enum RelayError {
     /// No such channel route, or not with this method.
     #[error("no channel route for {0}")]
     NoRoute(String),
+    /// The identity index could not be read: the channel should redeliver.
+    #[error("{0}")]
+    Store(String),
 }
 
 impl RelayError {
@@ -226,6 +229,7 @@ impl RelayError {
             Self::BadSignature(_) => 403,
             Self::Malformed(..) => 400,
             Self::NoRoute(_) => 404,
+            Self::Store(_) => 500,
         }
     }
 
@@ -237,12 +241,18 @@ impl RelayError {
             Self::BadSignature(_) => "forbidden",
             Self::Malformed(..) => "bad_request",
             Self::NoRoute(_) => "not_found",
+            Self::Store(_) => "internal",
         }
     }
 
     /// The JSON error response (the one place relay errors become HTTP).
     pub fn response(&self) -> ApiResponse {
-        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        // Internal failures hide their details (they go to the log).
+        let message = match self {
+            Self::Store(_) => "internal error; please retry".to_owned(),
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": message } });
         let mut response = ApiResponse::text(self.status(), "application/json; charset=utf-8", body.to_string());
         response.logs.push(
             serde_json::json!({ "event": "channel_rejected", "status": self.status(), "detail": self.to_string() })
@@ -333,7 +343,7 @@ pub async fn receive<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore
             continue;
         }
         let identity = relay.identity(&event);
-        let user = resolve(edge, &identity).await.map_err(|e| RelayError::Malformed(channel.name(), e.to_string()))?;
+        let user = resolve(edge, &identity).await.map_err(|e| RelayError::Store(e.to_string()))?;
         envelopes.push(Envelope { channel, user: user.to_string(), identity: identity.index_key(), event });
     }
     if envelopes.is_empty() {
