@@ -295,6 +295,13 @@ fn notices_media_and_the_handshake_never_fail() {
     assert_eq!(outcome.sends.len(), 1);
     assert!(texts_sent(&outcome, "/message/text")[0].starts_with("Sorry, I didn't get that."));
 
+    // Text longer than any turn takes is refused once, quietly, and not retried.
+    let long = "word ".repeat(2_500);
+    let refused = deliver(&edge, &seen, whatsapp("wamid.long", "15550000010", &long));
+    assert_eq!((refused.response.status, refused.sends.len()), (200, 0));
+    assert!(edge.take_logs().iter().any(|l| l.contains("channel_event_refused")));
+    assert_eq!(deliver(&edge, &seen, whatsapp("wamid.long", "15550000010", &long)).response.status, 200);
+
     // Telegram's /start greets with the welcome and its buttons.
     let start = json!({"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5}, "text": "/start"}}).to_string();
     let request = ApiRequest::post("/channels/telegram", &start).header("X-Telegram-Bot-Api-Secret-Token", "tg-secret");

@@ -400,8 +400,18 @@ where
     {
         typing(indicator);
     }
-    let exchange = run(edge, envelope, said).await?;
-    let rendered = relay.render(event, &exchange);
+    let rendered = match run(edge, envelope, said).await {
+        Ok(exchange) => relay.render(event, &exchange),
+        // An event no turn can take (an overlong text) is dropped for good: redelivering it
+        // would fail the same way.
+        Err(ApiError::BadRequest(detail)) => {
+            edge.log(
+                serde_json::json!({ "event": "channel_event_refused", "channel": channel.name(), "detail": detail }),
+            );
+            Rendered::default()
+        }
+        Err(e) => return Err(e),
+    };
     recent.remember(&event.id, rendered.answer.clone(), now);
     recent.store(seen, channel).await?;
     Ok(rendered)
