@@ -35,6 +35,15 @@ pub fn ensure(root: &Path) -> Result<Tools> {
         }
         Ok(())
     })?;
+    // The widget's release build compiles the standard library itself (see build::widget).
+    step("checking the rust-src component", || {
+        let installed = output(Command::new("rustup").args(["component", "list", "--installed"]))
+            .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
+        if !installed.lines().any(|l| l.trim() == "rust-src") {
+            exec(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+        }
+        Ok(())
+    })?;
     let bin = root.join(".tools/bin");
     let wasm_bindgen = bin.join("wasm-bindgen");
     step(&format!("checking wasm-bindgen-cli {WASM_BINDGEN_VERSION} in .tools/"), || {
