@@ -54,6 +54,10 @@ pub struct ApiRequest {
     pub origin: Option<String>,
     /// The client's IP address (`CF-Connecting-IP`).
     pub ip: Option<String>,
+    /// The full URL as requested (channel signatures cover it).
+    pub url: String,
+    /// Other headers the channel relays read (signatures), names in lower case.
+    pub headers: Vec<(String, String)>,
     /// Raw body.
     pub body: Vec<u8>,
 }
@@ -82,6 +86,17 @@ impl ApiRequest {
         self
     }
 
+    /// The same request with a header (names are compared in lower case).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// The value of header `name`, if sent.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
     fn param(&self, name: &str) -> Option<&str> {
         self.query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
     }
@@ -108,6 +123,11 @@ impl ApiResponse {
             body: serde_json::to_string(value).expect("API types serialise"),
             logs: Vec::new(),
         }
+    }
+
+    /// A response of another media type (TwiML, a handshake's plain text).
+    pub fn text(status: u16, content_type: &str, body: String) -> Self {
+        Self { status, headers: vec![("Content-Type".into(), content_type.into())], body, logs: Vec::new() }
     }
 
     fn empty(status: u16) -> Self {

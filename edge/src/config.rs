@@ -28,7 +28,8 @@ pub mod bindings {
     /// Context lifetime per channel, e.g. `web=2592000,whatsapp=86400`.
     pub const CONTEXT_TTL: &str = "CONTEXT_TTL";
 
-    /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret.
+    /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
+    /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
     pub const RESERVED: [&str; 11] = [
         CONTEXT,
         USERS,
@@ -71,6 +72,8 @@ pub struct Config {
     /// Values of the secrets the agent's webhooks name (`${ORDERS_TOKEN}`), by name; the glue
     /// fills it from the worker's secrets and variables.
     pub secrets: BTreeMap<String, String>,
+    /// The channel relays' credentials and API base URLs.
+    pub channels: crate::channels::Settings,
 }
 
 /// Context lifetime for channels without their own: 30 days.
@@ -90,6 +93,7 @@ impl Config {
             context_ttl_seconds: BTreeMap::from([("default".into(), DEFAULT_TTL)]),
             history_limit: 200,
             secrets: BTreeMap::new(),
+            channels: crate::channels::Settings::default(),
         }
     }
 
@@ -124,7 +128,9 @@ impl Config {
                     self.context_ttl_seconds.insert(channel.trim().to_owned(), seconds.max(60));
                 }
             }
-            _ => {}
+            _ => {
+                self.channels.set(name, value)?;
+            }
         }
         Ok(())
     }
@@ -132,7 +138,7 @@ impl Config {
     /// Keeps a webhook secret; refuses the worker's own settings ([`bindings::RESERVED`]), so
     /// an agent file cannot send the token key to a webhook.
     pub fn set_secret(&mut self, name: &str, value: &str) -> Result<(), String> {
-        if bindings::RESERVED.contains(&name) {
+        if bindings::RESERVED.contains(&name) || crate::channels::settings::names::ALL.contains(&name) {
             return Err(format!("{name} is one of the worker's own settings, not a webhook secret; rename it"));
         }
         self.secrets.insert(name.to_owned(), value.to_owned());

@@ -78,6 +78,37 @@ pub struct Edge<'a, S, H, C, A> {
 pub struct Exchange {
     /// Messages the agent produced, in order.
     pub messages: Vec<Message>,
+    /// The turn handed the conversation to a human.
+    pub handoff: bool,
+    /// The turn ended the session.
+    pub ended: bool,
+}
+
+/// What the user did in a turn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Said<'a> {
+    /// Words: `text` as shown in history, `heard` what the agent hears (a button's payload).
+    Text {
+        /// Shown in history.
+        text: &'a str,
+        /// Heard by the agent.
+        heard: &'a str,
+    },
+    /// Silence (a voice channel's timeout).
+    Nothing,
+    /// The user arrived (a call was answered): the agent greets.
+    Arrived,
+}
+
+/// Refuses empty or overlong text.
+pub(crate) fn check_text(text: &str, heard: &str) -> Result<(), ApiError> {
+    if text.is_empty() || heard.is_empty() {
+        return Err(ApiError::BadRequest("text must not be empty".into()));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS || heard.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::BadRequest(format!("text is longer than {MAX_TEXT_CHARS} characters")));
+    }
+    Ok(())
 }
 
 impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S, H, C, A> {
@@ -154,10 +185,32 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             let messages = self.load_history(&conversation).await?;
             return Ok((self.created(conversation, user, messages), false));
         }
+        let mut context = self.fresh_context(context, channel, identity);
+        let now = context.created_ms;
+        let conversation = ConversationId::parse(&context.conversation_id).expect("fresh ids parse");
+        let turn = dialog::step(self.agent, &context.dialog, &UserInput::Welcome);
+        let mut history = Vec::new();
+        for reply in turn.messages {
+            history.push(self.message(&mut context, Role::Bot, reply.for_channel(channel)));
+        }
+        context.dialog = turn.state.without_redacted(self.agent);
+        self.save(&user, &context, &history).await?;
+        self.record(&[Event::ConversationStarted { day: day(now), channel: channel.to_owned() }]).await;
+        Ok((self.created(conversation, user, history), true))
+    }
+
+    /// A new conversation's context for a user: what is known of the person is kept (profile,
+    /// identities, session parameters), not the old dialog's progress. `identity` is recorded
+    /// as resolving to the user. Nothing is written.
+    pub(crate) fn fresh_context(
+        &self,
+        old: Option<UserContext>,
+        channel: &str,
+        identity: Option<String>,
+    ) -> UserContext {
         let conversation = ConversationId::from_random(&self.clock.random_id());
         let now = self.clock.now_ms();
-        // A new conversation keeps what is known of the person, not the old dialog's progress.
-        let (profile, identities, parameters) = match context {
+        let (profile, identities, parameters) = match old {
             Some(old) => (old.profile, old.identities, old.dialog.parameters),
             None => (Profile::default(), Vec::new(), Default::default()),
         };
@@ -175,15 +228,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         if let Some(id) = identity.filter(|id| !context.identities.contains(id)) {
             context.identities.push(id);
         }
-        let turn = dialog::step(self.agent, &context.dialog, &UserInput::Welcome);
-        let mut history = Vec::new();
-        for reply in turn.messages {
-            history.push(self.message(&mut context, Role::Bot, reply.for_channel(channel)));
-        }
-        context.dialog = turn.state.without_redacted(self.agent);
-        self.save(&user, &context, &history).await?;
-        self.record(&[Event::ConversationStarted { day: day(now), channel: channel.to_owned() }]).await;
-        Ok((self.created(conversation, user, history), true))
+        context
     }
 
     pub(crate) fn created(
@@ -226,76 +271,101 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     ) -> Result<Exchange, ApiError> {
         let text = send.text.trim();
         let heard = send.payload.as_deref().map_or(text, str::trim);
-        if text.is_empty() || heard.is_empty() {
-            return Err(ApiError::BadRequest("text must not be empty".into()));
-        }
-        if text.chars().count() > MAX_TEXT_CHARS || heard.chars().count() > MAX_TEXT_CHARS {
-            return Err(ApiError::BadRequest(format!("text is longer than {MAX_TEXT_CHARS} characters")));
-        }
-        let started = self.clock.now_ms();
-        self.limits.user.check(user.as_str(), started).map_err(ApiError::RateLimited)?;
-        let (user, mut context) = self.open_context(conversation, user).await?;
-        let mut history = self.load_history(conversation).await?;
+        check_text(text, heard)?;
+        self.limits.user.check(user.as_str(), self.clock.now_ms()).map_err(ApiError::RateLimited)?;
+        let (user, context) = self.open_context(conversation, user).await?;
+        self.take_turn(&user, context, WEB, Said::Text { text, heard }, false).await
+    }
+
+    /// Runs one turn of `user`'s conversation on `channel`: what was said goes through the
+    /// engine (webhooks called as it asks), history and context are written, analytics
+    /// recorded. `started`: the context is a fresh one, its conversation begins now.
+    pub(crate) async fn take_turn(
+        &self,
+        user: &UserId,
+        mut context: UserContext,
+        channel: &str,
+        said: Said<'_>,
+        started: bool,
+    ) -> Result<Exchange, ApiError> {
+        let started_ms = self.clock.now_ms();
+        let conversation = ConversationId::parse(&context.conversation_id)
+            .ok_or_else(|| ApiError::Corrupt(format!("conversation id in ctx:{user}")))?;
+        let mut history = self.load_history(&conversation).await?;
         let mut events = Vec::new();
-        if context.status == Status::Resolved {
+        if started {
+            events.push(Event::ConversationStarted { day: day(started_ms), channel: channel.into() });
+        } else if context.status == Status::Resolved {
             // The customer came back to a resolved conversation: a new session of it begins.
             context.status = Status::Bot;
-            context.created_ms = started;
-            events.push(Event::ConversationStarted { day: day(started), channel: WEB.into() });
+            context.created_ms = started_ms;
+            events.push(Event::ConversationStarted { day: day(started_ms), channel: channel.into() });
         }
-        context.channel = WEB.into();
-        let user_message = history.len();
-        history.push(self.message(&mut context, Role::User, Reply::text(text)));
+        context.channel = channel.into();
+        let today = Date::from_unix_ms(started_ms);
+        let (input, user_message) = match said {
+            Said::Text { text, heard } => {
+                history.push(self.message(&mut context, Role::User, Reply::text(text)));
+                (UserInput::text_on(heard, today), Some((history.len() - 1, text, heard)))
+            }
+            Said::Nothing => (UserInput::NoInput, None),
+            Said::Arrived => (UserInput::Welcome, None),
+        };
 
-        let today = Date::from_unix_ms(started);
         let mut state = context.dialog.clone();
         state.profile = context.profile.as_map();
-        let first = dialog::step(self.agent, &state, &UserInput::text_on(heard, today));
+        let first = dialog::step(self.agent, &state, &input);
         let matched = first.matched.clone();
-        let outcome = self.run_effects(first, conversation).await;
+        let outcome = self.run_effects(first, &conversation).await;
         let last = &outcome.last;
 
         // Values of `redact` parameters live for this turn only: never in KV, never in logs.
         context.dialog = last.state.without_redacted(self.agent);
-        let stores_text = self.agent.stores_text_from(WEB);
-        history[user_message].text = if stores_text { last.mask(text) } else { NOT_STORED.into() };
-        let mut exchange = Exchange { messages: Vec::new() };
+        let stores_text = self.agent.stores_text_from(channel);
+        if let Some((at, text, _)) = user_message {
+            history[at].text = if stores_text { last.mask(text) } else { NOT_STORED.into() };
+        }
+        let handoff = !outcome.handoffs.is_empty();
+        let mut exchange = Exchange { messages: Vec::new(), handoff, ended: outcome.ended };
         for reply in &outcome.replies {
-            let message = self.message(&mut context, Role::Bot, reply.for_channel(WEB));
+            let message = self.message(&mut context, Role::Bot, reply.for_channel(channel));
             exchange.messages.push(message.clone());
             history.push(Message { text: last.mask(&message.text), ..message });
         }
         let now = self.clock.now_ms();
         context.updated_ms = now;
-        let handoff = !outcome.handoffs.is_empty();
         let no_match = matched.is_none()
+            && user_message.is_some()
             && (context.dialog.no_match_count > 0
                 || outcome.handoffs.iter().any(|r| matches!(r, HandoffReason::RepeatedNoMatch { .. })));
         if handoff {
             context.status = Status::Waiting;
         }
-        events.push(Event::Turn {
-            day: day(started),
-            channel: WEB.into(),
-            intent: matched.as_ref().map(|m| m.intent.clone()),
-            no_match,
-            handoff,
-            unmatched: (no_match && stores_text).then(|| analytics::mask(&last.mask(heard))),
-            duration_ms: now.saturating_sub(started),
-        });
+        if input != UserInput::Welcome {
+            let heard = user_message.map(|(_, _, heard)| heard).unwrap_or_default();
+            events.push(Event::Turn {
+                day: day(started_ms),
+                channel: channel.into(),
+                intent: matched.as_ref().map(|m| m.intent.clone()),
+                no_match,
+                handoff,
+                unmatched: (no_match && stores_text).then(|| analytics::mask(&last.mask(heard))),
+                duration_ms: now.saturating_sub(started_ms),
+            });
+        }
         if outcome.ended {
             events.push(self.resolve_context(&mut context, now));
         }
-        self.save(&user, &context, &history).await?;
+        self.save(user, &context, &history).await?;
         self.record(&events).await;
         self.log(serde_json::json!({
             "event": "turn",
-            "channel": WEB,
+            "channel": channel,
             "intent": matched.as_ref().map(|m| m.intent.as_str()),
             "confidence": matched.as_ref().map(|m| m.confidence),
             "no_match": no_match,
             "handoff": handoff,
-            "duration_ms": now.saturating_sub(started),
+            "duration_ms": now.saturating_sub(started_ms),
         }));
         Ok(exchange)
     }

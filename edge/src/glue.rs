@@ -10,6 +10,7 @@
 
 use crate::analytics::{DailyStats, Event};
 use crate::api::{self, ApiRequest, ApiResponse};
+use crate::channels::{self, Envelope, Received};
 use crate::config::{Config, bindings};
 use crate::conversation::Limits;
 use crate::deployment::{AGENT_KEY, AgentCache, BUILTIN_AGENT, KV_CACHE_SECONDS};
@@ -72,7 +73,10 @@ fn config(env: &Env, agent: &Agent) -> Option<Config> {
         bindings::USER_RATE_PER_MINUTE,
         bindings::IP_RATE_PER_MINUTE,
         bindings::CONTEXT_TTL,
-    ] {
+    ]
+    .into_iter()
+    .chain(channels::settings::names::ALL.iter().copied())
+    {
         if let Some(value) = read(name)
             && let Err(e) = config.set(name, &value)
         {
@@ -106,6 +110,14 @@ async fn api_request(mut req: Request) -> Result<ApiRequest> {
         _ => req.bytes().await?,
     };
     let url = req.url()?;
+    let signatures =
+        [channels::meta::SIGNATURE_HEADER, channels::twilio::SIGNATURE_HEADER, channels::telegram::SECRET_HEADER];
+    let mut headers = Vec::new();
+    for name in signatures {
+        if let Some(value) = req.headers().get(name)? {
+            headers.push((name.to_ascii_lowercase(), value));
+        }
+    }
     Ok(ApiRequest {
         method: req.method().to_string(),
         path: url.path().to_owned(),
@@ -113,6 +125,8 @@ async fn api_request(mut req: Request) -> Result<ApiRequest> {
         authorization: req.headers().get("Authorization")?,
         origin: req.headers().get("Origin")?,
         ip: req.headers().get("CF-Connecting-IP")?,
+        url: url.to_string(),
+        headers,
         body,
     })
 }
@@ -126,6 +140,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let limits = isolate_limits(&config);
     let analytics = Hub { namespace: env.durable_object(bindings::ANALYTICS)?, deferred: None };
     let edge = Edge::new(&agent, config, Kv(kv), FetchClient, JsClock, analytics).with_limits(limits);
+    if request.path.starts_with("/channels/") {
+        return relay(&edge, &env, request).await;
+    }
     let Some(user) = api::serialisation_key(&edge, &request).await else {
         let response = api::handle(&edge, request).await;
         // An upload answers from this isolate at once; others see it within KV's cache time.
@@ -157,12 +174,93 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     stub.fetch_with_request(forwarded).await
 }
 
+/// The path on which the worker hands a user's object one event of a channel delivery. Only
+/// the worker reaches objects, and only with paths it chose: no client can post here.
+const RELAY_PATH: &str = "/internal/relay";
+
+/// A channel webhook: verified, parsed and identified here; each event then runs in its
+/// user's object, in order; the answer (200, or TwiML) once all have.
+async fn relay<S: ContextStore>(
+    edge: &Edge<'_, S, FetchClient, JsClock, Hub>,
+    env: &Env,
+    request: ApiRequest,
+) -> Result<Response> {
+    let received = channels::receive(edge, &request).await;
+    for line in edge.take_logs() {
+        worker::console_log!("{line}");
+    }
+    let (channel, envelopes) = match received {
+        Err(e) => return respond(e.response()),
+        Ok(Received::Answer(response)) => return respond(response),
+        Ok(Received::Events { channel, envelopes, .. }) => (channel, envelopes),
+    };
+    let users = env.durable_object(bindings::USERS)?;
+    let mut answers = Vec::new();
+    for envelope in envelopes {
+        let mut init = RequestInit::new();
+        let body = serde_json::to_string(&envelope).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
+        let forwarded = Request::new_with_init(&format!("https://user.internal{RELAY_PATH}"), &init)?;
+        let mut response = users.get_by_name(&envelope.user)?.fetch_with_request(forwarded).await?;
+        if response.status_code() != 200 {
+            // The channel redelivers; what was done already is dropped as seen.
+            return respond(ApiResponse::error(&crate::error::ApiError::Store(StoreError(format!(
+                "{} event failed in the user's object: {}",
+                channel.name(),
+                response.status_code()
+            )))));
+        }
+        let answer = response.text().await?;
+        answers.push((!answer.is_empty()).then_some(answer));
+    }
+    respond(channels::acknowledge(channel, &edge.config.channels, &answers))
+}
+
+/// In the user's object: one event of a delivery. The typing indicator goes out at once, the
+/// replies after the answer (`wait_until`), so the webhook is acknowledged without waiting
+/// for the channel's API.
+async fn relay_in_object<S: ContextStore, D: DurableStore>(
+    state: &State,
+    edge: &Edge<'_, S, FetchClient, JsClock, Hub>,
+    seen: &D,
+    request: &ApiRequest,
+) -> ApiResponse {
+    let envelope: Envelope = match serde_json::from_slice(&request.body) {
+        Ok(envelope) => envelope,
+        Err(e) => return ApiResponse::error(&crate::error::ApiError::BadJson(e.to_string())),
+    };
+    let channel = envelope.channel;
+    let typing = |indicator| {
+        state.wait_until(async move {
+            for line in channels::send_all(&FetchClient, channel, vec![indicator]).await {
+                worker::console_error!("{line}");
+            }
+        })
+    };
+    let rendered = match channels::deliver(edge, seen, &envelope, typing).await {
+        Ok(rendered) => rendered,
+        Err(e) => return ApiResponse::error(&e),
+    };
+    if !rendered.sends.is_empty() {
+        let sends = rendered.sends;
+        state.wait_until(async move {
+            for line in channels::send_all(&FetchClient, channel, sends).await {
+                worker::console_error!("{line}");
+            }
+        });
+    }
+    let mut response = ApiResponse::text(200, "text/plain; charset=utf-8", rendered.answer.unwrap_or_default());
+    response.logs = edge.take_logs();
+    response
+}
+
 fn respond(response: ApiResponse) -> Result<Response> {
     for line in &response.logs {
         worker::console_log!("{line}");
     }
     let headers = Headers::new();
-    if response.status != 204 {
+    let typed = response.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
+    if response.status != 204 && !typed {
         headers.set("Content-Type", "application/json; charset=utf-8")?;
     }
     for (name, value) in &response.headers {
@@ -204,7 +302,11 @@ impl DurableObject for UserSession {
         let analytics =
             Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: Some(deferred.clone()) };
         let edge = Edge::new(&agent, config, store, FetchClient, JsClock, analytics).with_limits(limits);
-        let response = api::handle(&edge, request).await;
+        let response = if request.path == RELAY_PATH {
+            relay_in_object(&self.state, &edge, &durable, &request).await
+        } else {
+            api::handle(&edge, request).await
+        };
         let events = std::mem::take(&mut *deferred.borrow_mut());
         if !events.is_empty() {
             let hub = Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: None };

@@ -36,6 +36,8 @@ pub enum ChannelIdentity {
     WhatsApp(String),
     /// A Telegram chat id.
     Telegram(String),
+    /// A caller whose number is withheld, known for one call (its `CallSid`).
+    Caller(String),
 }
 
 impl ChannelIdentity {
@@ -49,6 +51,7 @@ impl ChannelIdentity {
             Self::MessengerPsid(v) => ("messenger", v),
             Self::WhatsApp(v) => ("whatsapp", v),
             Self::Telegram(v) => ("telegram", v),
+            Self::Caller(v) => ("call", v),
         };
         format!("id:{kind}:{value}")
     }

@@ -19,6 +19,7 @@
 
 pub mod analytics;
 pub mod api;
+pub mod channels;
 pub mod config;
 pub mod context;
 pub mod conversation;

@@ -413,13 +413,16 @@ fn hand_off(turn: &mut Turn, handoff: &Handoff, reason: HandoffReason) {
 
 /// Prompts for the next missing mandatory parameter, or completes the intent.
 fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
-    let DialogState { active, profile, .. } = &mut turn.state;
+    let DialogState { active, profile, parameters, .. } = &mut turn.state;
     let active = active.as_mut().expect("advance needs an active intent");
-    // Values the user has not given come from their profile where the agent says so.
+    // Values the user has not given come from their profile, or from a session parameter
+    // given earlier (`session.<name>`), where the agent says so.
+    let default = |from: &String| match from.strip_prefix("session.") {
+        Some(name) => parameters.get(name),
+        None => profile.get(from),
+    };
     for p in &intent.parameters {
-        if let (false, Some(value)) =
-            (active.slots.contains_key(&p.name), p.default_from.as_ref().and_then(|f| profile.get(f)))
-        {
+        if let (false, Some(value)) = (active.slots.contains_key(&p.name), p.default_from.as_ref().and_then(default)) {
             active.slots.insert(p.name.clone(), SlotValue { original: value_text(value), value: value.clone() });
         }
     }

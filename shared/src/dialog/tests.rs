@@ -407,6 +407,32 @@ fn a_parameter_defaults_from_the_users_profile() {
 }
 
 #[test]
+fn a_parameter_defaults_from_a_session_parameter_given_earlier() {
+    let agent = Agent::from_yaml(
+        r#"
+name: Orders
+fallback: ["Sorry?"]
+webhook_error: ["Sorry, try later."]
+intents:
+  - name: Status
+    training_phrases: ["where is my order", "track my order", "order status"]
+    parameters:
+      - { name: order, entity: "@sys.number", mandatory: true, default_from: session.order, prompts: ["Your order number?"] }
+    responses: ["Order $order is on its way."]
+"#,
+    )
+    .unwrap();
+    let first = say(&agent, &DialogState::default(), "where is my order");
+    assert_eq!(texts(&first), ["Your order number?"]);
+    let answered = say(&agent, &first.state, "123456");
+    assert_eq!(texts(&answered), ["Order 123456 is on its way."]);
+    // Asked again later (on another channel, say): answered from the conversation's context.
+    assert_eq!(texts(&say(&agent, &answered.state, "track my order")), ["Order 123456 is on its way."]);
+    // The user's own words still win.
+    assert_eq!(texts(&say(&agent, &answered.state, "where is my order 777")), ["Order 777 is on its way."]);
+}
+
+#[test]
 fn redacted_values_reach_the_webhook_but_not_the_stored_state() {
     let agent = payment_agent();
     let mut state = DialogState::default();
