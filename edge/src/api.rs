@@ -19,6 +19,7 @@
 //! | POST | `/demo/fulfillment` | CX `WebhookRequest` | CX `WebhookResponse` |
 
 use crate::analytics::Report;
+use crate::channels;
 use crate::conversation::{Edge, HistoryPage};
 use crate::demo;
 use crate::deployment::MAX_AGENT_BYTES;
@@ -29,7 +30,7 @@ use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
 use serde::de::DeserializeOwned;
 use switchboard_dialog::entity::Date;
 use switchboard_dialog::protocol::{
-    ConversationCreated, CreateConversation, Feedback, Identify, Messages, SendMessage,
+    AgentReply, ConversationCreated, CreateConversation, Feedback, Identify, Messages, Queue, SendMessage,
 };
 use switchboard_dialog::webhook::WebhookRequest;
 
@@ -160,6 +161,11 @@ where
 {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     let (anonymous, claims) = match segments.as_slice() {
+        // Agents act on a conversation in its user's object; the desk says which user.
+        ["v1", "agent", "conversations", id, ..] => {
+            agent_name(edge, request).ok()?;
+            return edge.desk_user(id).await.ok().map(|u| u.to_string());
+        }
         ["v1", "conversations", id, rest] => {
             let (_, user) = edge.authorise(id, request.authorization.as_deref()).ok()?;
             match *rest {
@@ -260,25 +266,20 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             let (conversation, user) = authorise(id)?;
             let send: SendMessage = parse(&request.body)?;
             let exchange = edge.send(&conversation, &user, &send).await?;
-            Ok(ApiResponse::json(200, &Messages { messages: exchange.messages, previous: None }))
+            let messages = Messages { messages: exchange.messages, previous: None, status: exchange.status };
+            Ok(ApiResponse::json(200, &messages))
         }
         ("GET", ["v1", "conversations", id, "messages"]) => {
             let (conversation, user) = authorise(id)?;
-            let seq = |name: &str| -> Result<Option<u64>, ApiError> {
-                request
-                    .param(name)
-                    .map(|v| v.trim_start_matches('m').parse::<u64>())
-                    .transpose()
-                    .map_err(|_| ApiError::BadRequest(format!("'{name}' must be a message id like m12")))
-            };
+            let seq = |name: &str| message_seq(request, name);
             let limit = request
                 .param("limit")
                 .map(|v| v.parse::<usize>().ok().filter(|n| (1..=200).contains(n)))
                 .map(|v| v.ok_or_else(|| ApiError::BadRequest("'limit' must be 1 to 200".into())))
                 .transpose()?;
             let page = HistoryPage { after: seq("after")?, before: seq("before")?, limit };
-            let (messages, previous) = edge.history(&conversation, &user, &page).await?;
-            Ok(ApiResponse::json(200, &Messages { messages, previous }))
+            let (messages, previous, status) = edge.history(&conversation, &user, &page).await?;
+            Ok(ApiResponse::json(200, &Messages { messages, previous, status }))
         }
         ("POST", ["v1", "conversations", id, "identify"]) => {
             let (conversation, user) = authorise(id)?;
@@ -329,6 +330,31 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
                 .ok_or_else(|| ApiError::NotFound("no agent was uploaded; the built-in demo agent answers".into()))?;
             Ok(ApiResponse::json(200, &file))
         }
+        ("GET", ["v1", "agent", "queue"]) => {
+            agent_name(edge, request)?;
+            Ok(ApiResponse::json(200, &Queue { conversations: edge.queue().await? }))
+        }
+        ("GET", ["v1", "agent", "conversations", id]) => {
+            agent_name(edge, request)?;
+            let after = message_seq(request, "after")?;
+            Ok(ApiResponse::json(200, &edge.agent_view(id, after).await?))
+        }
+        ("POST", ["v1", "agent", "conversations", id, "claim"]) => {
+            let agent = agent_name(edge, request)?;
+            Ok(ApiResponse::json(200, &edge.claim(id, agent).await?))
+        }
+        ("POST", ["v1", "agent", "conversations", id, "messages"]) => {
+            let agent = agent_name(edge, request)?;
+            let reply: AgentReply = parse(&request.body)?;
+            let (message, context) = edge.agent_reply(id, agent, &reply.text).await?;
+            channels::push(edge, &context, &message).await;
+            Ok(ApiResponse::json(200, &message))
+        }
+        ("POST", ["v1", "agent", "conversations", id, action @ ("resolve" | "release")]) => {
+            let agent = agent_name(edge, request)?;
+            edge.finish_handoff(id, agent, *action == "resolve").await?;
+            Ok(ApiResponse::empty(204))
+        }
         ("POST", ["demo", "fulfillment"]) => {
             let webhook: WebhookRequest = parse(&request.body)?;
             Ok(ApiResponse::json(200, &demo::fulfill(&webhook)))
@@ -341,28 +367,58 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             | ["v1", "conversations", _, "messages" | "identify" | "feedback" | "end"]
             | ["v1", "analytics"]
             | ["v1", "admin", "agent"]
+            | ["v1", "agent", "queue"]
+            | ["v1", "agent", "conversations", _]
+            | ["v1", "agent", "conversations", _, "claim" | "messages" | "resolve" | "release"]
             | ["demo", "fulfillment"],
         ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound(format!("no route for {method} {}", request.path))),
     }
 }
 
+/// The human agent whose bearer token the request carries (`AGENT_TOKENS`, constant time).
+fn agent_name<'e, S, H, C, A>(edge: &'e Edge<'_, S, H, C, A>, request: &ApiRequest) -> Result<&'e str, ApiError> {
+    if edge.config.agents.is_empty() {
+        return Err(ApiError::Unauthorized("agent endpoints are closed (set AGENT_TOKENS)".into()));
+    }
+    let given = request.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
+    let given = token_mac(given.trim());
+    // Every token is compared, so the time taken says nothing about which one matched.
+    let mut found = None;
+    for (name, token) in &edge.config.agents {
+        if token_mac(token) == given {
+            found = Some(name.as_str());
+        }
+    }
+    found.ok_or_else(|| ApiError::Unauthorized("agent token required".into()))
+}
+
+/// A MAC of a bearer token: comparing MACs compares equal-length values in constant time.
+fn token_mac(token: &str) -> [u8; 32] {
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"bearer").expect("any key length");
+    m.update(token.as_bytes());
+    m.finalize().into_bytes().into()
+}
+
+/// A message id parameter (`m12`) as its sequence number.
+fn message_seq(request: &ApiRequest, name: &str) -> Result<Option<u64>, ApiError> {
+    request
+        .param(name)
+        .map(|v| v.trim_start_matches('m').parse::<u64>())
+        .transpose()
+        .map_err(|_| ApiError::BadRequest(format!("'{name}' must be a message id like m12")))
+}
+
 /// Checks the admin bearer token (constant time); closed when none is configured.
 fn admin<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Result<(), ApiError> {
-    use hmac::Mac;
     let expected = edge
         .config
         .admin_token
         .as_deref()
         .ok_or_else(|| ApiError::Unauthorized("admin endpoints are closed (set ADMIN_TOKEN)".into()))?;
     let given = request.authorization.as_deref().and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
-    // Compare MACs of both rather than the strings: equal-length, constant-time.
-    let mac = |s: &str| {
-        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"admin").expect("any key length");
-        m.update(s.as_bytes());
-        m.finalize().into_bytes()
-    };
-    if mac(given.trim()) != mac(expected) {
+    if token_mac(given.trim()) != token_mac(expected) {
         return Err(ApiError::Unauthorized("admin token required".into()));
     }
     Ok(())

@@ -17,6 +17,8 @@ pub mod bindings {
     pub const IDENTITY_SECRET: &str = "IDENTITY_SECRET";
     /// Secret bearer token for the admin endpoints.
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+    /// Human agents' credentials for the agent console: `name:token` pairs, comma-separated.
+    pub const AGENT_TOKENS: &str = "AGENT_TOKENS";
     /// When set, the demo agent's fulfillment webhook URL.
     pub const FULFILLMENT_URL: &str = "FULFILLMENT_URL";
     /// Comma-separated origins allowed to call the API from a browser; `*` for any.
@@ -30,13 +32,14 @@ pub mod bindings {
 
     /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
     /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
-    pub const RESERVED: [&str; 11] = [
+    pub const RESERVED: [&str; 12] = [
         CONTEXT,
         USERS,
         ANALYTICS,
         TOKEN_SECRET,
         IDENTITY_SECRET,
         ADMIN_TOKEN,
+        AGENT_TOKENS,
         FULFILLMENT_URL,
         ALLOWED_ORIGINS,
         USER_RATE_PER_MINUTE,
@@ -57,6 +60,8 @@ pub struct Config {
     pub identity_secret: Option<Vec<u8>>,
     /// Bearer token of the admin endpoints; none: they are closed.
     pub admin_token: Option<String>,
+    /// Human agents: (name, bearer token) for the agent endpoints; none: they are closed.
+    pub agents: Vec<(String, String)>,
     /// Replaces the URL of every agent webhook whose URL is [`BUILTIN_DEMO_ORDERS`].
     pub fulfillment_url: Option<String>,
     /// Origins allowed to call from a browser; `["*"]` allows any.
@@ -86,6 +91,7 @@ impl Config {
             token_secret: token_secret.as_bytes().to_vec(),
             identity_secret: None,
             admin_token: None,
+            agents: Vec::new(),
             fulfillment_url: fulfillment_url.filter(|u| !u.trim().is_empty()),
             allowed_origins: vec!["*".into()],
             user_rate_per_minute: 30,
@@ -102,6 +108,7 @@ impl Config {
         let mut config = Self::new("test-secret", None);
         config.identity_secret = Some(b"identity-secret".to_vec());
         config.admin_token = Some("admin-token".into());
+        config.agents = vec![("Alice".into(), "alice-token".into()), ("Bob".into(), "bob-token".into())];
         config.user_rate_per_minute = 1000;
         config
     }
@@ -113,6 +120,18 @@ impl Config {
         match name {
             bindings::IDENTITY_SECRET if !value.is_empty() => self.identity_secret = Some(value.as_bytes().to_vec()),
             bindings::ADMIN_TOKEN if !value.is_empty() => self.admin_token = Some(value.to_owned()),
+            bindings::AGENT_TOKENS => {
+                self.agents = value
+                    .split(',')
+                    .filter(|pair| !pair.trim().is_empty())
+                    .map(|pair| match pair.rsplit_once(':') {
+                        Some((name, token)) if !name.trim().is_empty() && token.trim().len() >= 16 => {
+                            Ok((name.trim().to_owned(), token.trim().to_owned()))
+                        }
+                        _ => Err(format!("{name}: expected name:token pairs with tokens of 16 characters or more")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             bindings::ALLOWED_ORIGINS if !value.is_empty() => {
                 self.allowed_origins = value.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).collect();
             }

@@ -8,59 +8,10 @@
 //! - `agent:current`: the uploaded agent file (see [`crate::deployment`]).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use switchboard_dialog::dialog::DialogState;
 
-/// Who has the conversation (human handoff arrives with the agent console).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The bot answers.
-    #[default]
-    Bot,
-    /// Handed off; waiting for a human agent.
-    Waiting,
-    /// Resolved: the next visit starts a new conversation.
-    Resolved,
-}
-
-/// What is known about the person.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Profile {
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Email address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Phone, E.164.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Whether a verified identity vouched for this profile.
-    #[serde(default)]
-    pub verified: bool,
-}
-
-impl Profile {
-    /// The fields the engine's `default_from` parameters read.
-    pub fn as_map(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        for (key, value) in [("name", &self.name), ("email", &self.email), ("phone", &self.phone)] {
-            if let Some(v) = value {
-                map.insert(key.into(), Value::String(v.clone()));
-            }
-        }
-        map
-    }
-
-    /// Fills fields this profile lacks from `other`.
-    fn fill_from(&mut self, other: &Profile) {
-        self.name = self.name.take().or_else(|| other.name.clone());
-        self.email = self.email.take().or_else(|| other.email.clone());
-        self.phone = self.phone.take().or_else(|| other.phone.clone());
-        self.verified |= other.verified;
-    }
-}
+/// Who has the conversation; what is known about the person.
+pub use switchboard_dialog::protocol::{ConversationStatus as Status, Profile};
 
 /// A user's context: profile, open conversation and dialog state, timestamps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +38,44 @@ pub struct UserContext {
     /// Index keys (`id:<kind>:<value>`) that resolve to this user.
     #[serde(default)]
     pub identities: Vec<String>,
+    /// Human handoff: who has it, why, since when (see [`crate::handoff`]).
+    #[serde(default, skip_serializing_if = "Handoff::is_empty")]
+    pub handoff: Handoff,
+    /// The last intent the agent recognised, for the agent console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_intent: Option<String>,
+    /// Where the last relay delivery came from, so a human agent's reply can be pushed there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+}
+
+/// The two ends of a channel conversation, in the channel's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    /// The customer: a page-scoped id, a phone number, a chat id.
+    pub from: String,
+    /// The business side: the page, the WhatsApp number's id, the Twilio number.
+    pub to: String,
+}
+
+/// A conversation's handoff to humans, while [`UserContext::status`] is waiting or human.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The agent who claimed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Why the bot handed off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the current status began (ms since epoch).
+    #[serde(default)]
+    pub since_ms: u64,
+}
+
+impl Handoff {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 fn web() -> String {
@@ -110,9 +99,9 @@ impl UserContext {
     /// Folds `other` (a user found to be the same person) into this context.
     ///
     /// Rules: the profile keeps this side's fields and fills gaps from the other; identities
-    /// are the union; the conversation with an open dialog continues, else the more recently
-    /// active one (with its dialog state, history and status); session parameters are the
-    /// union, the continuing side winning.
+    /// are the union; a conversation with humans (waiting or claimed) continues, then one with
+    /// an open dialog, else the more recently active one (with its dialog state, history and
+    /// status); session parameters are the union, the continuing side winning.
     pub fn merge(&mut self, other: UserContext) {
         self.profile.fill_from(&other.profile);
         for id in &other.identities {
@@ -121,7 +110,9 @@ impl UserContext {
             }
         }
         // An open dialog (a question waiting for its answer) beats an idle one; then recency.
-        let activity = |c: &UserContext| (c.dialog.active.is_some() || c.dialog.flow.is_some(), c.updated_ms);
+        let activity = |c: &UserContext| {
+            (c.status.with_humans(), c.dialog.active.is_some() || c.dialog.flow.is_some(), c.updated_ms)
+        };
         let (mut recent, older) = if activity(&other) > activity(self) {
             let mine = std::mem::replace(self, other);
             self.profile = mine.profile.clone();
@@ -140,6 +131,7 @@ impl UserContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn context(conversation: &str, updated_ms: u64, params: Value, profile: Profile) -> UserContext {
         let dialog = DialogState { parameters: params.as_object().unwrap().clone(), ..DialogState::default() };
@@ -153,6 +145,9 @@ mod tests {
             channel: "web".into(),
             status: Status::Bot,
             identities: vec![format!("id:visitor:{conversation}")],
+            handoff: Handoff::default(),
+            last_intent: None,
+            reply_to: None,
         }
     }
 

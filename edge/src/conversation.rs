@@ -8,10 +8,11 @@
 
 use crate::analytics::{self, Event};
 use crate::config::Config;
-use crate::context::{Profile, Status, Stored, UserContext};
+use crate::context::{Handoff, Profile, Status, Stored, UserContext};
 use crate::deployment::DeployedAgent;
 use crate::error::ApiError;
 use crate::fulfillment;
+use crate::handoff;
 use crate::identity::ChannelIdentity;
 use crate::ids::{ConversationId, UserId, VisitorId};
 use crate::limits::RateLimiter;
@@ -82,6 +83,8 @@ pub struct Exchange {
     pub handoff: bool,
     /// The turn ended the session.
     pub ended: bool,
+    /// Who has the conversation after the turn.
+    pub status: Status,
 }
 
 /// What the user did in a turn.
@@ -129,6 +132,11 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     /// Records a structured log line (JSON, no personal data) for the host to emit.
     pub fn log(&self, line: serde_json::Value) {
         self.logs.borrow_mut().push(line.to_string());
+    }
+
+    /// Keeps a log line that is already JSON.
+    pub(crate) fn log_line(&self, line: String) {
+        self.logs.borrow_mut().push(line);
     }
 
     /// Takes the log lines recorded so far.
@@ -183,7 +191,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             let conversation = ConversationId::parse(&context.conversation_id)
                 .ok_or_else(|| ApiError::Corrupt(format!("conversation id in ctx:{user}")))?;
             let messages = self.load_history(&conversation).await?;
-            return Ok((self.created(conversation, user, messages), false));
+            return Ok((self.created(conversation, user, messages, context.status), false));
         }
         let mut context = self.fresh_context(context, channel, identity);
         let now = context.created_ms;
@@ -196,7 +204,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         context.dialog = turn.state.without_redacted(self.agent);
         self.save(&user, &context, &history).await?;
         self.record(&[Event::ConversationStarted { day: day(now), channel: channel.to_owned() }]).await;
-        Ok((self.created(conversation, user, history), true))
+        Ok((self.created(conversation, user, history, Status::Bot), true))
     }
 
     /// A new conversation's context for a user: what is known of the person is kept (profile,
@@ -224,6 +232,9 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             channel: channel.to_owned(),
             status: Status::Bot,
             identities,
+            handoff: Default::default(),
+            last_intent: None,
+            reply_to: None,
         };
         if let Some(id) = identity.filter(|id| !context.identities.contains(id)) {
             context.identities.push(id);
@@ -236,6 +247,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         conversation: ConversationId,
         user: UserId,
         messages: Vec<Message>,
+        status: Status,
     ) -> ConversationCreated {
         ConversationCreated {
             token: self.signer.sign(&conversation, &user),
@@ -243,6 +255,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             user_id: user.to_string(),
             visitor_id: String::new(),
             messages,
+            status,
         }
     }
 
@@ -302,6 +315,10 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             events.push(Event::ConversationStarted { day: day(started_ms), channel: channel.into() });
         }
         context.channel = channel.into();
+        if context.status.with_humans() {
+            // Humans have it: the bot stays silent and the message waits for them.
+            return self.hold_for_humans(user, context, history, channel, said).await;
+        }
         let today = Date::from_unix_ms(started_ms);
         let (input, user_message) = match said {
             Said::Text { text, heard } => {
@@ -326,7 +343,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             history[at].text = if stores_text { last.mask(text) } else { NOT_STORED.into() };
         }
         let handoff = !outcome.handoffs.is_empty();
-        let mut exchange = Exchange { messages: Vec::new(), handoff, ended: outcome.ended };
+        let mut exchange = Exchange { messages: Vec::new(), handoff, ended: outcome.ended, status: Status::Bot };
         for reply in &outcome.replies {
             let message = self.message(&mut context, Role::Bot, reply.for_channel(channel));
             exchange.messages.push(message.clone());
@@ -338,8 +355,12 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             && user_message.is_some()
             && (context.dialog.no_match_count > 0
                 || outcome.handoffs.iter().any(|r| matches!(r, HandoffReason::RepeatedNoMatch { .. })));
-        if handoff {
+        if let Some(m) = &matched {
+            context.last_intent = Some(m.intent.clone());
+        }
+        if let Some(reason) = outcome.handoffs.first() {
             context.status = Status::Waiting;
+            context.handoff = Handoff { agent: None, reason: Some(handoff::reason_name(reason).into()), since_ms: now };
         }
         if input != UserInput::Welcome {
             let heard = user_message.map(|(_, _, heard)| heard).unwrap_or_default();
@@ -357,6 +378,10 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             events.push(self.resolve_context(&mut context, now));
         }
         self.save(user, &context, &history).await?;
+        exchange.status = context.status;
+        if handoff && !outcome.ended {
+            self.post_to_desk(user, &context, &history).await;
+        }
         self.record(&events).await;
         self.log(serde_json::json!({
             "event": "turn",
@@ -371,7 +396,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     }
 
     /// Marks the conversation resolved; the event for analytics.
-    fn resolve_context(&self, context: &mut UserContext, now: u64) -> Event {
+    pub(crate) fn resolve_context(&self, context: &mut UserContext, now: u64) -> Event {
         context.status = Status::Resolved;
         context.dialog.active = None;
         context.dialog.flow = None;
@@ -427,8 +452,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         conversation: &ConversationId,
         user: &UserId,
         page: &HistoryPage,
-    ) -> Result<(Vec<Message>, Option<String>), ApiError> {
-        self.open_context(conversation, user).await?;
+    ) -> Result<(Vec<Message>, Option<String>, Status), ApiError> {
+        let (_, context) = self.open_context(conversation, user).await?;
         let all = self.load_history(conversation).await?;
         let seq = |m: &Message| m.id.trim_start_matches('m').parse::<u64>().unwrap_or(0);
         let mut selected: Vec<Message> = all
@@ -442,7 +467,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             selected.drain(..cut);
             previous = selected.first().map(|m| m.id.clone());
         }
-        Ok((selected, previous))
+        Ok((selected, previous, context.status))
     }
 
     /// Ends the conversation as resolved; the next visit starts a new one.
@@ -507,6 +532,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             quick_replies: reply.quick_replies,
             cards: reply.cards,
             ts: self.clock.now_ms(),
+            author: None,
         }
     }
 

@@ -19,6 +19,9 @@ pub enum ApiError {
     /// No such route or conversation.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the resource's state (another agent has the conversation).
+    #[error("{0}")]
+    Conflict(String),
     /// The route exists but not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -54,6 +57,7 @@ impl ApiError {
             Self::Unauthorized(_) => 401,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
+            Self::Conflict(_) => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::Identity(IdentityError::NotConfigured) => 501,
             Self::Identity(_) => 401,
@@ -72,6 +76,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Identity(IdentityError::NotConfigured) => "identity_not_configured",
             Self::Identity(_) => "identity_rejected",

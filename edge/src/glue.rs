@@ -25,6 +25,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use switchboard_dialog::agent::Agent;
+use switchboard_dialog::protocol::DeskEntry;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
     AbortController, Context, Delay, DurableObject, Env, Fetch, Headers, ListOptions, Method, ObjectNamespace, Request,
@@ -69,6 +70,7 @@ fn config(env: &Env, agent: &Agent) -> Option<Config> {
     for name in [
         bindings::IDENTITY_SECRET,
         bindings::ADMIN_TOKEN,
+        bindings::AGENT_TOKENS,
         bindings::ALLOWED_ORIGINS,
         bindings::USER_RATE_PER_MINUTE,
         bindings::IP_RATE_PER_MINUTE,
@@ -370,9 +372,30 @@ impl DurableObject for AnalyticsHub {
                     .filter_map(|(_, v)| serde_json::from_str::<DailyStats>(&v).ok())
                     .collect::<Vec<_>>()
             }
+            (Method::Put, "/desk") => {
+                let entry: DeskEntry = req.json().await?;
+                storage.put(&format!("desk:{}", entry.conversation_id), &serde_json::to_string(&entry)?).await?;
+                return Response::empty();
+            }
+            (Method::Delete, path) if path.starts_with("/desk/") => {
+                storage.delete(&format!("desk:{}", &path["/desk/".len()..])).await?;
+                return Response::empty();
+            }
+            (Method::Get, "/desk") => {
+                let stored = storage.list("desk:").await?;
+                let entries: Vec<DeskEntry> =
+                    stored.into_iter().filter_map(|(_, v)| serde_json::from_str(&v).ok()).collect();
+                return Response::from_json(&entries);
+            }
             _ => return Response::error("not found", 404),
         };
         Response::from_json(&days)
+    }
+}
+
+impl From<StoreError> for worker::Error {
+    fn from(e: StoreError) -> Self {
+        worker::Error::RustError(e.to_string())
     }
 }
 
@@ -431,6 +454,30 @@ impl AnalyticsStore for Hub {
         let mut response =
             self.call(Method::Get, &format!("/days?from={from}&to={to}"), None).await.map_err(store_error)?;
         response.json().await.map_err(store_error)
+    }
+
+    async fn desk_put(&self, entry: &DeskEntry) -> std::result::Result<(), StoreError> {
+        let body = serde_json::to_string(entry).expect("entries serialise");
+        self.expect_ok(self.call(Method::Put, "/desk", Some(body)).await).await
+    }
+
+    async fn desk_remove(&self, conversation: &str) -> std::result::Result<(), StoreError> {
+        self.expect_ok(self.call(Method::Delete, &format!("/desk/{conversation}"), None).await).await
+    }
+
+    async fn desk_list(&self) -> std::result::Result<Vec<DeskEntry>, StoreError> {
+        let store_error = |e: worker::Error| StoreError(e.to_string());
+        let mut response = self.call(Method::Get, "/desk", None).await.map_err(store_error)?;
+        response.json().await.map_err(store_error)
+    }
+}
+
+impl Hub {
+    async fn expect_ok(&self, response: Result<Response>) -> std::result::Result<(), StoreError> {
+        match response.map_err(|e| StoreError(e.to_string()))?.status_code() {
+            200..=299 => Ok(()),
+            status => Err(StoreError(format!("hub answered {status}"))),
+        }
     }
 }
 

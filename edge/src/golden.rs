@@ -10,9 +10,11 @@
 //! webhook: {"fulfillment_response": …}      the next fulfillment call answers 200 with this body
 //! webhook: status 500                       … or answers with this status
 //! webhook: timeout                          … or times out
+//! ---                                       a new visitor starts a new conversation
 //! ```
 //!
-//! A transcript that scripts no webhook uses the agent's own webhooks (the demo agent's are
+//! Every bot message after a user line must be listed (the welcome need not be). A transcript
+//! that scripts no webhook uses the agent's own webhooks (the demo agent's are
 //! built in); one that scripts any sends every fulfillment to the script.
 
 use crate::Config;
@@ -34,6 +36,7 @@ enum Line {
     User(String),
     Bot(String),
     Webhook(Result<HttpResponse, HttpError>),
+    NewConversation,
 }
 
 fn parse(text: &str) -> Result<Vec<(usize, Line)>, Failure> {
@@ -44,7 +47,9 @@ fn parse(text: &str) -> Result<Vec<(usize, Line)>, Failure> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let parsed = if let Some(rest) = line.strip_prefix('>') {
+        let parsed = if line == "---" {
+            Line::NewConversation
+        } else if let Some(rest) = line.strip_prefix('>') {
             Line::User(rest.trim().to_owned())
         } else if let Some(rest) = line.strip_prefix('<') {
             Line::Bot(rest.trim().to_owned())
@@ -64,7 +69,7 @@ fn parse(text: &str) -> Result<Vec<(usize, Line)>, Failure> {
         } else {
             return Err(Failure {
                 line: n,
-                message: format!("expected '> user text', '< bot text' or 'webhook: …', found '{line}'"),
+                message: format!("expected '> user text', '< bot text', 'webhook: …' or '---', found '{line}'"),
             });
         };
         lines.push((n, parsed));
@@ -89,19 +94,34 @@ pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
     let mut config = Config::for_tests();
     config.fulfillment_url = scripted.then(|| "http://golden.invalid/webhook".to_owned());
     let edge = crate::memory::edge(agent, config, ScriptedHttp::new(answers));
-    let opened = futures_executor::block_on(edge.open(None));
-    let Ok((created, _)) = opened else {
+    let open = || futures_executor::block_on(edge.open(None)).ok().map(|(created, _)| created);
+    let Some(created) = open() else {
         return vec![Failure { line: 1, message: "could not open a conversation".into() }];
     };
-    let (id, token) = (created.conversation_id, created.token);
+    let (mut id, mut token) = (created.conversation_id, created.token);
     let mut failures = Vec::new();
     // The welcome is shown before the first user line; expected bot lines before any user line
     // check it.
     let mut pending: std::collections::VecDeque<String> = created.messages.into_iter().map(|m| m.text).collect();
+    let mut welcome = true;
     for (n, line) in &lines {
         match line {
+            Line::NewConversation => {
+                let Some(created) = open() else {
+                    failures.push(Failure { line: *n, message: "could not open a conversation".into() });
+                    break;
+                };
+                (id, token) = (created.conversation_id, created.token);
+                pending = created.messages.into_iter().map(|m| m.text).collect();
+                welcome = true;
+            }
             Line::User(text) => {
-                pending.clear();
+                if welcome {
+                    // A transcript need not list the welcome.
+                    pending.clear();
+                    welcome = false;
+                }
+                unexpected(&mut pending, *n, &mut failures);
                 let body = serde_json::json!({ "text": text }).to_string();
                 let request = ApiRequest::post(&format!("/v1/conversations/{id}/messages"), &body).bearer(&token);
                 let response = futures_executor::block_on(api::handle(&edge, request));
@@ -128,5 +148,13 @@ pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
             Line::Webhook(_) => {}
         }
     }
+    unexpected(&mut pending, lines.last().map_or(1, |(n, _)| *n), &mut failures);
     failures
+}
+
+/// Bot messages the transcript did not expect before `line`.
+fn unexpected(pending: &mut std::collections::VecDeque<String>, line: usize, failures: &mut Vec<Failure>) {
+    for said in pending.drain(..) {
+        failures.push(Failure { line, message: format!("the bot also said: {said}") });
+    }
 }

@@ -28,6 +28,7 @@ pub mod deployment;
 pub mod error;
 pub mod fulfillment;
 pub mod golden;
+pub mod handoff;
 pub mod identity;
 pub mod ids;
 pub mod limits;

@@ -6,6 +6,7 @@ use crate::ports::{
 };
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
+use switchboard_dialog::protocol::DeskEntry;
 
 /// A context store in a map. Records TTLs so tests can check them.
 #[derive(Debug, Default)]
@@ -100,11 +101,13 @@ impl Clock for StepClock {
     }
 }
 
-/// Analytics days in a map.
+/// Analytics days and the handoff desk in maps.
 #[derive(Debug, Default)]
 pub struct MemoryAnalytics {
     /// Day → figures.
     pub days: RefCell<BTreeMap<String, DailyStats>>,
+    /// Conversation id → desk entry.
+    pub desk: RefCell<BTreeMap<String, DeskEntry>>,
 }
 
 impl AnalyticsStore for MemoryAnalytics {
@@ -118,6 +121,20 @@ impl AnalyticsStore for MemoryAnalytics {
 
     async fn days(&self, from: &str, to: &str) -> Result<Vec<DailyStats>, StoreError> {
         Ok(self.days.borrow().range(from.to_owned()..=to.to_owned()).map(|(_, d)| d.clone()).collect())
+    }
+
+    async fn desk_put(&self, entry: &DeskEntry) -> Result<(), StoreError> {
+        self.desk.borrow_mut().insert(entry.conversation_id.clone(), entry.clone());
+        Ok(())
+    }
+
+    async fn desk_remove(&self, conversation: &str) -> Result<(), StoreError> {
+        self.desk.borrow_mut().remove(conversation);
+        Ok(())
+    }
+
+    async fn desk_list(&self) -> Result<Vec<DeskEntry>, StoreError> {
+        Ok(self.desk.borrow().values().cloned().collect())
     }
 }
 

@@ -4,6 +4,8 @@
 //! tests use [`crate::memory`]. Futures need not be `Send`: a worker isolate is single-threaded.
 #![allow(async_fn_in_trait)]
 
+use switchboard_dialog::protocol::DeskEntry;
+
 /// A failure of the backing store, with the platform's own words.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("context store: {0}")]
@@ -72,13 +74,20 @@ pub trait Clock {
     fn random_id(&self) -> String;
 }
 
-/// Where analytics go: one [`DailyStats`](crate::analytics::DailyStats) per day (the worker's
-/// analytics Durable Object; [`crate::memory::MemoryAnalytics`] in tests).
+/// The hub of what spans users: analytics, one [`DailyStats`](crate::analytics::DailyStats)
+/// per day, and the handoff desk, one [`DeskEntry`] per conversation waiting for or with a
+/// human (the worker's single hub Durable Object; [`crate::memory::MemoryAnalytics`] in tests).
 pub trait AnalyticsStore {
     /// Folds events into their days.
     async fn record(&self, events: &[crate::analytics::Event]) -> Result<(), StoreError>;
     /// The stored days within `from..=to` (`YYYY-MM-DD`).
     async fn days(&self, from: &str, to: &str) -> Result<Vec<crate::analytics::DailyStats>, StoreError>;
+    /// Puts a conversation on the desk, replacing its earlier entry.
+    async fn desk_put(&self, entry: &DeskEntry) -> Result<(), StoreError>;
+    /// Takes a conversation off the desk.
+    async fn desk_remove(&self, conversation: &str) -> Result<(), StoreError>;
+    /// Every conversation on the desk.
+    async fn desk_list(&self) -> Result<Vec<DeskEntry>, StoreError>;
 }
 
 /// A Durable Object's own storage: strongly consistent, no per-key write limit, local to the

@@ -291,6 +291,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::Unauthorized(String::new()),
         ApiError::NotFound(String::new()),
         ApiError::MethodNotAllowed,
+        ApiError::Conflict(String::new()),
         ApiError::PayloadTooLarge(MAX_BODY_BYTES),
         ApiError::Identity(IdentityError::NotConfigured),
         ApiError::Identity(IdentityError::BadHash),
@@ -306,6 +307,7 @@ fn every_error() -> Vec<ApiError> {
             | ApiError::Unauthorized(_)
             | ApiError::NotFound(_)
             | ApiError::MethodNotAllowed
+            | ApiError::Conflict(_)
             | ApiError::PayloadTooLarge(_)
             | ApiError::Identity(_)
             | ApiError::OriginNotAllowed(_)

@@ -73,6 +73,31 @@ pub struct ConversationCreated {
     pub visitor_id: String,
     /// The conversation so far: the welcome for a new one, the history for a resumed one.
     pub messages: Vec<Message>,
+    /// Who has the conversation: while a human is awaited or active, clients poll for messages.
+    #[serde(default)]
+    pub status: ConversationStatus,
+}
+
+/// Who has a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// The bot answers.
+    #[default]
+    Bot,
+    /// Handed off: waiting for a human agent; the bot stays silent.
+    Waiting,
+    /// A human agent has it; the bot stays silent.
+    Human,
+    /// Resolved: the customer's next message starts a new session with the bot.
+    Resolved,
+}
+
+impl ConversationStatus {
+    /// Whether a human is awaited or active (clients poll for their messages).
+    pub fn with_humans(self) -> bool {
+        matches!(self, Self::Waiting | Self::Human)
+    }
 }
 
 /// `POST /v1/conversations/{id}/messages`: what the user said, or the quick reply pressed.
@@ -93,6 +118,9 @@ pub struct Messages {
     /// History pages: the `before` cursor for the previous page, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
+    /// Who has the conversation now.
+    #[serde(default)]
+    pub status: ConversationStatus,
 }
 
 /// Who wrote a message.
@@ -124,6 +152,9 @@ pub struct Message {
     pub cards: Vec<Card>,
     /// When it was written, milliseconds since the Unix epoch.
     pub ts: u64,
+    /// A human agent's display name (agent messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// The body of every error response: `{"error": {"code", "message"}}`.
@@ -140,4 +171,101 @@ pub struct ErrorDetail {
     pub code: String,
     /// What went wrong, for a developer.
     pub message: String,
+}
+
+/// What is known about a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Phone, E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Whether a verified identity vouched for this profile.
+    #[serde(default)]
+    pub verified: bool,
+}
+
+impl Profile {
+    /// The fields the engine's `default_from` parameters read.
+    pub fn as_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        for (key, value) in [("name", &self.name), ("email", &self.email), ("phone", &self.phone)] {
+            if let Some(v) = value {
+                map.insert(key.into(), serde_json::Value::String(v.clone()));
+            }
+        }
+        map
+    }
+
+    /// Fills fields this profile lacks from `other`.
+    pub fn fill_from(&mut self, other: &Profile) {
+        self.name = self.name.take().or_else(|| other.name.clone());
+        self.email = self.email.take().or_else(|| other.email.clone());
+        self.phone = self.phone.take().or_else(|| other.phone.clone());
+        self.verified |= other.verified;
+    }
+}
+
+/// A conversation as the agent console sees it (`GET /v1/agent/queue`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskEntry {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The customer's resolved user id.
+    pub user_id: String,
+    /// The channel the customer last used (`web`, `whatsapp`, …): agent replies go there.
+    pub channel: String,
+    /// Waiting or with a human (resolved and bot conversations leave the queue).
+    pub status: ConversationStatus,
+    /// The agent who claimed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Who the customer is.
+    #[serde(default)]
+    pub profile: Profile,
+    /// The last intent the bot recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_intent: Option<String>,
+    /// Parameters filled so far (redacted ones never appear).
+    #[serde(default)]
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Why the bot handed off (`requested`, `repeated_no_match`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The customer's last message, as stored (subject to the channel's privacy policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<String>,
+    /// When the current status began (ms since epoch).
+    pub since_ms: u64,
+    /// When anything last happened (ms since epoch).
+    pub updated_ms: u64,
+}
+
+/// `GET /v1/agent/queue`: conversations waiting for or with a human, oldest first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Queue {
+    /// The conversations.
+    pub conversations: Vec<DeskEntry>,
+}
+
+/// `GET /v1/agent/conversations/{id}`: one conversation with its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentConversation {
+    /// The conversation.
+    #[serde(flatten)]
+    pub entry: DeskEntry,
+    /// Its messages, oldest first (those after `?after=` when given).
+    pub messages: Vec<Message>,
+}
+
+/// `POST /v1/agent/conversations/{id}/messages`: a human agent's reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReply {
+    /// What the agent wrote.
+    pub text: String,
 }

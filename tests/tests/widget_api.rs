@@ -53,13 +53,13 @@ async fn calls_queued_before_the_loader_are_delivered() {
     browser.wait_widget("the ready event", "return window.__events.some(([n]) => n === 'ready');").await;
     // Both queued settings must reach the widget: the locale from data-locale and the message.
     let mut failures = Vec::new();
-    let french = "return root.querySelector('.sb-send')?.textContent === 'Envoyer';";
+    let french = "return root.querySelector('.sb-send')?.getAttribute('aria-label') === 'Envoyer';";
     let in_french = switchboard_e2e::poll(Duration::from_secs(20), || async {
         Some(browser.widget_eval(french).await).filter(|v| *v == json!(true))
     })
     .await;
     if in_french.is_none() {
-        let send = browser.widget_eval("return root.querySelector('.sb-send')?.textContent;").await;
+        let send = browser.widget_eval("return root.querySelector('.sb-send')?.getAttribute('aria-label');").await;
         failures.push(format!("data-locale=fr was not applied (send button reads {send})"));
     }
 
@@ -135,7 +135,7 @@ async fn open_close_toggle_locale_identify_and_shutdown() {
     browser
         .wait_widget(
             "the send button to read Senden",
-            "return root.querySelector('.sb-send')?.textContent === 'Senden';",
+            "return root.querySelector('.sb-send')?.getAttribute('aria-label') === 'Senden';",
         )
         .await;
     let de = browser

@@ -105,8 +105,8 @@ async fn cards_hostile_text_offline_queue_and_rtl() {
         .wait_widget(
             "the offline notice",
             "if (!root.querySelector('.sb-offline')) return null;
-             return [...root.querySelectorAll('.sb-queued')].map(q =>
-                 q.previousElementSibling?.querySelector('.sb-text')?.textContent);",
+             return [...root.querySelectorAll('.sb-queued')].filter(q => q.offsetParent).map(q =>
+                 q.closest('.sb-message')?.querySelector('.sb-text')?.textContent);",
         )
         .await;
     // Checked at the end, so that the rest still runs when this fails.
@@ -117,7 +117,9 @@ async fn cards_hostile_text_offline_queue_and_rtl() {
     assert_eq!(browser.messages().await.len(), n + 1);
     browser.set_offline(false).await;
     browser.wait_for_bot("Your order 123456 is out for delivery and expected by 6 PM today.").await;
-    let left = browser.widget_eval("return root.querySelectorAll('.sb-queued, .sb-offline').length;").await;
+    let left = browser
+        .widget_eval("return [...root.querySelectorAll('.sb-queued, .sb-offline')].filter(e => e.offsetParent).length;")
+        .await;
     assert_eq!(left, json!(0), "nothing is marked once delivered");
 
     // Right to left: Arabic mirrors the panel; the user's bubbles sit on the left.

@@ -36,6 +36,9 @@ use wasm_bindgen::prelude::*;
 /// the API at `endpoint` and titled `title`.
 #[wasm_bindgen]
 pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String) {
+    // Release builds abort on panic without a message (see xtask's build); debug builds
+    // (component tests) print it.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     let client = api::Client::new(endpoint);
     let commands = RwSignal::new(Vec::<Command>::new());

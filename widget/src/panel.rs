@@ -3,7 +3,7 @@
 
 use crate::api::{ApiError, Client};
 use crate::i18n::{self, Strings};
-use crate::message::MessageItem;
+use crate::message::{self, Click};
 use crate::session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -65,7 +65,7 @@ pub fn ChatPanel(
     let locale = RwSignal::new("en".to_owned());
     let queue = StoredValue::new(Vec::<Queued>::new());
     let local_ids = StoredValue::new(0u64);
-    let strings = Signal::derive(move || i18n::strings(&locale.get()));
+    let strings = move || i18n::strings(&locale.get());
 
     let announce = move |added: &[Message]| {
         for m in added {
@@ -104,7 +104,7 @@ pub fn ChatPanel(
                             next.run(());
                         }
                     }
-                    Err(e) => status.set(failed(&e, strings.get_untracked())),
+                    Err(e) => status.set(failed(&e, i18n::strings(&locale.get_untracked()))),
                 }
             });
         }
@@ -137,7 +137,7 @@ pub fn ChatPanel(
                     Err(ApiError::Network(_)) => status.set(Status::Offline),
                     Err(e) => {
                         queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
-                        status.set(failed(&e, strings.get_untracked()));
+                        status.set(failed(&e, i18n::strings(&locale.get_untracked())));
                     }
                 }
             });
@@ -179,12 +179,12 @@ pub fn ChatPanel(
     let on_choose = Callback::new(move |(label, payload): (String, String)| enqueue(label, Some(payload)));
     let on_feedback = {
         let client = client.clone();
-        Callback::new(move |(message_id, helpful): (String, bool)| {
+        Callback::new(move |(message_id, helpful): (Option<String>, bool)| {
             let Some((id, token)) = conversation.get_untracked() else { return };
             let client = client.clone();
             // A lost vote is not worth bothering the user about.
             spawn_local(async move {
-                let _ = client.feedback(&id, &token, &Feedback { message_id: Some(message_id), helpful }).await;
+                let _ = client.feedback(&id, &token, &Feedback { message_id, helpful }).await;
             });
         })
     };
@@ -204,7 +204,7 @@ pub fn ChatPanel(
                         messages.set(created.messages);
                         conversation.set(Some((created.conversation_id, created.token)));
                     }
-                    Err(e) => status.set(failed(&e, strings.get_untracked())),
+                    Err(e) => status.set(failed(&e, i18n::strings(&locale.get_untracked()))),
                 }
             });
         }
@@ -234,15 +234,18 @@ pub fn ChatPanel(
     let dir = move || if i18n::is_rtl(&locale.get()) { "rtl" } else { "ltr" };
     view! {
         <div class="sb-root" dir=dir lang=move || locale.get()>
-            <ChatView
-                title=title
-                messages=messages.read_only()
-                status=status.read_only()
-                strings=strings
-                on_send=on_send
-                on_choose=on_choose
-                on_feedback=on_feedback
-            />
+            {move || view! {
+                <ChatView
+                    title=title.clone()
+                    messages=messages.read_only()
+                    status=status.read_only()
+                    strings=strings()
+                    locale=locale.get()
+                    on_send=on_send
+                    on_choose=on_choose
+                    on_feedback=on_feedback
+                />
+            }}
         </div>
     }
 }
@@ -260,7 +263,9 @@ fn failed(error: &ApiError, strings: &Strings) -> Status {
     }
 }
 
-/// The panel's view: header, message log, and the input form.
+/// The panel's view: header, message log, and the input form. The words are fixed for the
+/// view's life: a new locale renders a new view (that is rare, and it keeps a reactive
+/// binding off every label).
 #[component]
 pub fn ChatView(
     /// Shown in the header.
@@ -270,24 +275,26 @@ pub fn ChatView(
     /// Connection state: disables sending while not ready, shows errors.
     status: ReadSignal<Status>,
     /// The panel's words in the visitor's language.
+    strings: &'static Strings,
+    /// The visitor's language, for times.
     #[prop(into)]
-    strings: Signal<&'static Strings>,
+    locale: String,
     /// Called with the trimmed text when the user sends a message.
     on_send: Callback<String>,
     /// Called with (label, payload) when a quick reply or card button is pressed.
     on_choose: Callback<(String, String)>,
-    /// Called with (message id, helpful) on a thumbs vote.
-    on_feedback: Callback<(String, bool)>,
+    /// Called with (message id, or none for the whole conversation; helpful) on a thumbs vote.
+    on_feedback: Callback<(Option<String>, bool)>,
 ) -> impl IntoView {
     // The input is uncontrolled: its text is read and cleared on submit, which needs no
     // signal and no handler per keystroke.
     let input = NodeRef::<leptos::html::Input>::new();
-    let log = NodeRef::<leptos::html::Ol>::new();
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let log = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
-        messages.track();
-        if let Some(log) = log.get() {
-            log.set_scroll_top(log.scroll_height());
-        }
+        let (Some(list), Some(log)) = (list.get(), log.get()) else { return };
+        messages.with(|m| message::sync(&list, m, strings, &locale));
+        log.set_scroll_top(log.scroll_height());
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -301,56 +308,50 @@ pub fn ChatView(
         input.set_value("");
         on_send.run(text);
     };
-    let last_id = Memo::new(move |_| messages.with(|m| m.last().map(|m| m.id.clone())));
+    // One handler for every button in the log (see `message::click`).
+    let click = move |ev: leptos::ev::MouseEvent| {
+        let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        match target.and_then(|t| message::click(&t, strings)) {
+            Some(Click::Choose(label, payload)) => on_choose.run((label, payload)),
+            Some(Click::Vote(id, helpful)) => on_feedback.run((id, helpful)),
+            None => {}
+        }
+    };
+    let send_icon = |button: web_sys::Element| {
+        let _ = button.append_with_node_1(&message::icon(message::SEND));
+    };
+    let class = move || if status.get() == Status::Offline { "sb-panel sb-is-offline" } else { "sb-panel" };
     let label = title.clone();
     view! {
-        <section class="sb-panel" aria-label=label>
+        <section class=class aria-label=label>
             <header class="sb-header">
                 <h2 class="sb-title">{title}</h2>
             </header>
-            <div class="sb-log" role="log" aria-live="polite">
-            <ol class="sb-messages" node_ref=log>
-                <For
-                    each=move || messages.get()
-                    key=|m| m.id.clone()
-                    children=move |m| {
-                        let id = m.id.clone();
-                        let latest = Signal::derive(move || last_id.get().as_deref() == Some(id.as_str()));
-                        let queued = is_unsent(&m.id);
-                        view! {
-                            <MessageItem message=m latest=latest strings=strings on_choose=on_choose on_feedback=on_feedback />
-                            {queued.then_some(move || (status.get() == Status::Offline).then(|| view! {
-                                <li class="sb-queued" aria-hidden="true">{move || strings.get().queued}</li>
-                            }))}
-                        }
-                    }
-                />
+            <div class="sb-log" role="log" aria-live="polite" node_ref=log on:click=click>
+                // Filled by `message::sync`, not by Leptos: messages never change once shown.
+                <ol class="sb-messages" node_ref=list></ol>
                 {move || (status.get() == Status::Waiting).then(|| view! {
-                    <li class="sb-message sb-bot sb-typing" aria-label=move || strings.get().typing>
+                    <p class="sb-message sb-bot sb-typing" aria-label=strings.typing>
                         <span></span><span></span><span></span>
-                    </li>
+                    </p>
                 })}
-            </ol>
             </div>
             {move || match status.get() {
                 Status::Failed(text) => Some(view! { <p class="sb-error" role="alert">{text}</p> }.into_any()),
-                Status::Offline => {
-                    Some(view! { <p class="sb-error sb-offline" role="status">{strings.get().offline}</p> }.into_any())
-                }
+                Status::Offline => Some(view! { <p class="sb-error sb-offline" role="status">{strings.offline}</p> }.into_any()),
                 _ => None,
             }}
             <form class="sb-form" on:submit=submit>
                 <input
                     class="sb-input"
                     type="text"
-                    aria-label=move || strings.get().input_label
-                    placeholder=move || strings.get().placeholder
+                    aria-label=strings.input_label
+                    placeholder=strings.placeholder
                     autocomplete="off"
                     maxlength="10000"
                     node_ref=input
                 />
-                <button class="sb-send" type="submit" aria-label=move || strings.get().send disabled=move || status.get() == Status::Connecting>
-                    {move || strings.get().send}
+                <button class="sb-send" type="submit" aria-label=strings.send use:send_icon disabled=move || status.get() == Status::Connecting>
                 </button>
             </form>
         </section>

@@ -29,13 +29,21 @@ struct Mounted {
     status: WriteSignal<Status>,
     sent: RwSignal<Vec<String>>,
     chosen: RwSignal<Vec<(String, String)>>,
-    votes: RwSignal<Vec<(String, bool)>>,
+    votes: RwSignal<Vec<(Option<String>, bool)>>,
     locale: RwSignal<&'static str>,
 }
 
 impl Mounted {
     fn new() -> Self {
         let document = web_sys::window().unwrap().document().unwrap();
+        if document.get_element_by_id("sb-style").is_none() {
+            // The widget's stylesheet: some behaviour (quick replies of older messages hidden,
+            // the offline marker) is CSS.
+            let style = document.create_element("style").unwrap();
+            style.set_id("sb-style");
+            style.set_text_content(Some(include_str!("../style.css")));
+            document.head().unwrap().append_child(&style).unwrap();
+        }
         let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
         document.body().unwrap().append_child(&root).unwrap();
         let (messages, set_messages) = signal(vec![message("m1", Role::Bot, "Welcome to the shop!")]);
@@ -45,13 +53,16 @@ impl Mounted {
         let chosen = RwSignal::new(Vec::new());
         let on_choose = Callback::new(move |c: (String, String)| chosen.update(|v| v.push(c)));
         let votes = RwSignal::new(Vec::new());
-        let on_feedback = Callback::new(move |v: (String, bool)| votes.update(|all| all.push(v)));
+        let on_feedback = Callback::new(move |v: (Option<String>, bool)| votes.update(|all| all.push(v)));
         let locale = RwSignal::new("en");
-        let strings = Signal::derive(move || i18n::strings(locale.get()));
+        // As the panel does: a new locale renders a new view.
         leptos::mount::mount_to(root.clone(), move || {
-            view! {
-                <ChatView title="Shop".to_owned() messages=messages status=status strings=strings
-                    on_send=on_send on_choose=on_choose on_feedback=on_feedback />
+            move || {
+                view! {
+                    <ChatView title="Shop".to_owned() messages=messages status=status
+                        strings=i18n::strings(locale.get()) locale=locale.get()
+                        on_send=on_send on_choose=on_choose on_feedback=on_feedback />
+                }
             }
         })
         .forget();
@@ -61,6 +72,16 @@ impl Mounted {
     fn texts(&self, selector: &str) -> Vec<String> {
         let list = self.root.query_selector_all(selector).unwrap();
         (0..list.length()).map(|i| list.item(i).unwrap().text_content().unwrap_or_default()).collect()
+    }
+
+    /// The texts of the matching elements that are displayed.
+    fn shown(&self, selector: &str) -> Vec<String> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().unchecked_into::<HtmlElement>())
+            .filter(|e| e.offset_parent().is_some())
+            .map(|e| e.text_content().unwrap_or_default())
+            .collect()
     }
 
     fn click(&self, selector: &str) {
@@ -156,7 +177,7 @@ async fn quick_replies_and_cards_send_their_payloads_and_links_open_safely() {
     }];
     view.messages.update(|m| m.push(rich));
     settle().await;
-    assert_eq!(view.texts(".sb-chip"), ["Yes", "Not sure"]);
+    assert_eq!(view.shown(".sb-chip"), ["Yes", "Not sure"]);
     view.click(".sb-chip:nth-child(2)");
     view.click(".sb-card button.sb-button");
     settle().await;
@@ -173,7 +194,7 @@ async fn quick_replies_and_cards_send_their_payloads_and_links_open_safely() {
     // Quick replies belong to the latest message only.
     view.messages.update(|m| m.push(message("m3", Role::Bot, "Thanks.")));
     settle().await;
-    assert!(view.texts(".sb-chip").is_empty());
+    assert!(view.shown(".sb-chip").is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -200,11 +221,27 @@ async fn thumbs_vote_once_on_agent_messages_only() {
     view.messages.update(|m| m.push(message("local-1", Role::User, "hi")));
     settle().await;
     assert_eq!(view.root.query_selector_all(".sb-user .sb-vote").unwrap().length(), 0);
+    let labels = |sel| {
+        let list = view.root.query_selector_all(sel).unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().unchecked_into::<web_sys::Element>().get_attribute("aria-label").unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(labels(".sb-bot .sb-vote"), ["Helpful", "Not helpful"]);
     view.click(".sb-bot .sb-vote");
     settle().await;
-    assert_eq!(view.votes.get_untracked(), [("m1".to_owned(), true)]);
+    assert_eq!(view.votes.get_untracked(), [(Some("m1".to_owned()), true)]);
     assert_eq!(view.texts(".sb-thanks"), ["Thanks for your feedback!"]);
     assert_eq!(view.root.query_selector_all(".sb-bot .sb-vote").unwrap().length(), 0);
+
+    // The end-of-conversation question votes on the whole conversation.
+    view.messages.update(|m| m.push(message("notice-feedback", Role::Bot, "Was this helpful?")));
+    settle().await;
+    assert_eq!(view.texts(".sb-notice"), ["Was this helpful?"]);
+    view.click(".sb-notice .sb-down");
+    settle().await;
+    assert_eq!(view.votes.get_untracked()[1], (None, false));
+    assert_eq!(view.texts(".sb-notice .sb-thanks"), ["Thanks for your feedback!"]);
 }
 
 #[wasm_bindgen_test]
@@ -213,9 +250,34 @@ async fn labels_follow_the_locale() {
     view.locale.set("de");
     settle().await;
     assert_eq!(view.input().get_attribute("aria-label").as_deref(), Some("Nachricht eingeben"));
-    assert_eq!(view.texts(".sb-send"), ["Senden"]);
+    let send = || view.root.query_selector(".sb-send").unwrap().unwrap().get_attribute("aria-label").unwrap();
+    assert_eq!(send(), "Senden");
     view.locale.set("he");
     settle().await;
-    assert_eq!(view.texts(".sb-send"), ["שליחה"]);
+    assert_eq!(send(), "שליחה");
     assert!(i18n::is_rtl("he-IL") && i18n::is_rtl("ar") && !i18n::is_rtl("de"));
+}
+
+#[wasm_bindgen_test]
+async fn unsent_messages_are_marked_while_offline_and_every_message_has_its_time() {
+    let view = Mounted::new();
+    let mut reply = message("m2", Role::Bot, "![Arc lamp](https://shop.example/arc.jpg)");
+    reply.ts = 1_700_000_000_000;
+    view.messages.update(|m| {
+        m.push(reply);
+        m.push(message("local-1", Role::User, "Where is my order?"));
+    });
+    settle().await;
+    assert!(view.shown(".sb-queued").is_empty(), "not marked while a send may still succeed");
+    view.status.set(Status::Offline);
+    settle().await;
+    assert_eq!(view.shown(".sb-queued"), ["Not sent yet"]);
+    assert_eq!(view.texts("[role=status]"), ["You're offline. Messages will be sent when the connection is back."]);
+
+    let time = view.root.query_selector("[data-id=m2] time").unwrap().unwrap();
+    assert_eq!(time.get_attribute("datetime").as_deref(), Some("2023-11-14T22:13:20.000Z"));
+    assert!(time.text_content().unwrap().contains(':'), "hour and minute");
+    assert_eq!(view.root.query_selector_all("time").unwrap().length(), 3);
+    let image = view.root.query_selector("[data-id=m2] .sb-text img").unwrap().unwrap();
+    assert_eq!(image.get_attribute("alt").as_deref(), Some("Arc lamp"));
 }

@@ -23,18 +23,23 @@ pub struct Tools {
     pub esbuild: PathBuf,
 }
 
+/// `rustup <kind> add <name>` unless `rustup <kind> list --installed` has it already.
+fn rustup_add(kind: &str, name: &str) -> Result<()> {
+    let installed = output(Command::new("rustup").args([kind, "list", "--installed"]))
+        .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
+    if !installed.lines().any(|l| l.trim() == name) {
+        exec(Command::new("rustup").args([kind, "add", name]))?;
+    }
+    Ok(())
+}
+
 /// Installs whatever is missing and returns where everything is.
 pub fn ensure(root: &Path) -> Result<Tools> {
     check_lockfile_pin(root)?;
     step("checking Node.js", check_node)?;
-    step("checking the wasm32-unknown-unknown target", || {
-        let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-            .context("rustup not found: install Rust with rustup (https://rustup.rs)")?;
-        if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
-            exec(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
-        }
-        Ok(())
-    })?;
+    step("checking the wasm32-unknown-unknown target", || rustup_add("target", "wasm32-unknown-unknown"))?;
+    // The widget's release build compiles the standard library itself (see build::widget).
+    step("checking the rust-src component", || rustup_add("component", "rust-src"))?;
     let bin = root.join(".tools/bin");
     let wasm_bindgen = bin.join("wasm-bindgen");
     step(&format!("checking wasm-bindgen-cli {WASM_BINDGEN_VERSION} in .tools/"), || {

@@ -340,6 +340,7 @@ mod tests {
                 ],
             }],
             ts: 0,
+            author: None,
         };
         let event = Event {
             id: "m.1".into(),

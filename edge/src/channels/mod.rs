@@ -51,6 +51,7 @@ pub mod voice;
 pub mod whatsapp;
 
 use crate::api::{ApiRequest, ApiResponse};
+use crate::context::{ReplyTo, UserContext};
 use crate::conversation::{Edge, Exchange, Said, check_text};
 use crate::error::ApiError;
 use crate::identity::ChannelIdentity;
@@ -59,6 +60,7 @@ use crate::ports::{AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
 pub use settings::Settings;
+use switchboard_dialog::protocol::Message;
 
 /// Largest webhook body accepted: Meta batches several entries into one delivery.
 pub const MAX_DELIVERY_BYTES: usize = 256 * 1024;
@@ -84,6 +86,9 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every relay channel.
+    pub const ALL: [Channel; 5] = [Self::Messenger, Self::Whatsapp, Self::Telegram, Self::Sms, Self::Voice];
+
     /// The channel's name: `messenger`, `whatsapp`, `telegram`, `sms`, `voice`.
     pub fn name(self) -> &'static str {
         match self {
@@ -432,6 +437,8 @@ async fn run<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
         Some(context) => (context, false),
         None => (edge.fresh_context(None, channel, None), true),
     };
+    let event = &envelope.event;
+    context.reply_to = Some(ReplyTo { from: event.from.clone(), to: event.to.clone() });
     if !context.identities.contains(&envelope.identity) {
         context.identities.push(envelope.identity.clone());
         // Indexed, so a later verified identity with the same phone finds this user.
@@ -447,6 +454,39 @@ async fn run<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
         _ => Said::Arrived,
     };
     edge.take_turn(&user, context, channel, said, started).await
+}
+
+/// Sends a human agent's message to the customer on the channel they last used, when it is a
+/// relay's (web clients poll for it; a call was already transferred with `<Dial>`). A failure
+/// is logged: the message is in the history either way.
+pub async fn push<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
+    edge: &Edge<'_, S, H, C, A>,
+    context: &UserContext,
+    message: &Message,
+) {
+    let channel = Channel::ALL.into_iter().find(|c| c.name() == context.channel);
+    let (Some(channel), Some(address)) = (channel.filter(|c| *c != Channel::Voice), &context.reply_to) else {
+        return;
+    };
+    let relay = match relay(channel, &edge.config.channels) {
+        Ok(relay) => relay,
+        Err(e) => {
+            edge.log(serde_json::json!({ "event": "channel_send_failed", "channel": channel.name(), "detail": e.to_string() }));
+            return;
+        }
+    };
+    let event = Event {
+        id: message.id.clone(),
+        from: address.from.clone(),
+        to: address.to.clone(),
+        kind: EventKind::Notice { notice: "agent_reply".into() },
+        callback_id: None,
+        call_turn: None,
+    };
+    let rendered = relay.render(&event, &Exchange { messages: vec![message.clone()], ..Exchange::default() });
+    for line in send_all(&edge.http, channel, rendered.sends).await {
+        edge.log_line(line);
+    }
 }
 
 /// Sends a turn's requests in order; a failure is logged (no text, no personal data) and the

@@ -155,6 +155,7 @@ mod tests {
             ],
             cards: Vec::new(),
             ts: 0,
+            author: None,
         };
         let rendered = relay().render(&event, &Exchange { messages: vec![message], ..Exchange::default() });
         assert_eq!(rendered.sends.len(), 2);

@@ -309,6 +309,7 @@ mod tests {
                 buttons: vec![CardButton { label: "View".into(), payload: None, url: Some("https://x/arc".into()) }],
             }],
             ts: 0,
+            author: None,
         };
         let rendered = relay().render(&press, &Exchange { messages: vec![message], ..Exchange::default() });
         let calls: Vec<(String, Value)> = rendered

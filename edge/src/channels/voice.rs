@@ -176,6 +176,7 @@ mod tests {
             quick_replies: choices.iter().map(|c| QuickReply { label: (*c).into(), payload: None }).collect(),
             cards: Vec::new(),
             ts: 0,
+            author: None,
         }
     }
 
@@ -223,14 +224,15 @@ mod tests {
     #[test]
     fn handoffs_dial_and_ends_hang_up() {
         let event = parse("turn=1", "CallSid=CA1&From=%2B15551230001&SpeechResult=agent");
-        let handoff = Exchange { messages: vec![message("Connecting you.", &[])], handoff: true, ended: false };
+        let handoff =
+            Exchange { messages: vec![message("Connecting you.", &[])], handoff: true, ..Exchange::default() };
         let dialled = relay(Some("+1 555 000 1234")).render(&event, &handoff).answer.unwrap();
         assert!(
             dialled.ends_with(r#"<Say language="en-US">Connecting you.</Say><Dial>+15550001234</Dial></Response>"#),
             "{dialled}"
         );
         assert!(relay(None).render(&event, &handoff).answer.unwrap().ends_with("<Hangup/></Response>"));
-        let ended = Exchange { messages: vec![message("Bye!", &[])], handoff: false, ended: true };
+        let ended = Exchange { messages: vec![message("Bye!", &[])], ended: true, ..Exchange::default() };
         assert!(
             relay(None)
                 .render(&event, &ended)

@@ -325,6 +325,7 @@ mod tests {
             quick_replies: choices.iter().map(|c| QuickReply { label: (*c).into(), payload: None }).collect(),
             cards: Vec::new(),
             ts: 0,
+            author: None,
         }
     }
 

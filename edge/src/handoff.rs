@@ -1,0 +1,195 @@
+//! Human handoff: a conversation is with the bot, waiting for a human, with a human, or
+//! resolved ([`Status`]).
+//!
+//! - The bot hands off when the engine says so (the customer asked for a person, repeated
+//!   no-match, a fulfillment's `liveAgentHandoff`, an agent rule): the conversation waits.
+//! - While humans have it, the bot stays silent: customer messages are stored and wait.
+//! - An agent claims it (then it is theirs: others get 409), replies (the message goes to the
+//!   history with the agent's name; web clients poll for it, relays push it to the customer's
+//!   last channel), and resolves it (the next customer message starts a new session with the
+//!   bot) or hands it back to the bot.
+//!
+//! The desk: the hub object keeps one [`DeskEntry`] per conversation waiting for or with a
+//! human, written by the user's object whenever the conversation changes, so the console
+//! lists the queue with one call. The user's context stays the truth; the entry is a summary.
+//! All of this runs in the user's Durable Object, which serialises it with the user's turns.
+
+use crate::context::{Handoff, Status, UserContext};
+use crate::conversation::{Edge, Exchange, NOT_STORED, Said, check_text};
+use crate::error::ApiError;
+use crate::ids::{ConversationId, UserId};
+use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
+use switchboard_dialog::dialog::{HandoffReason, Reply};
+use switchboard_dialog::protocol::{AgentConversation, DeskEntry, Message, Role};
+
+/// The name of a handoff's reason, as the console shows it.
+pub fn reason_name(reason: &HandoffReason) -> &'static str {
+    match reason {
+        HandoffReason::Requested { .. } => "requested",
+        HandoffReason::RepeatedNoMatch { .. } => "repeated_no_match",
+        HandoffReason::RepeatedNoInput { .. } => "repeated_no_input",
+        HandoffReason::Fulfillment { .. } => "fulfillment",
+    }
+}
+
+impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H, C, A> {
+    /// A customer's turn while humans have the conversation: the message is stored (as the
+    /// channel's privacy policy allows) and waits for them; the bot says nothing.
+    pub(crate) async fn hold_for_humans(
+        &self,
+        user: &UserId,
+        mut context: UserContext,
+        mut history: Vec<Message>,
+        channel: &str,
+        said: Said<'_>,
+    ) -> Result<Exchange, ApiError> {
+        if let Said::Text { text, .. } = said {
+            let stored = if self.agent.stores_text_from(channel) { text } else { NOT_STORED };
+            history.push(self.message(&mut context, Role::User, Reply::text(stored)));
+        }
+        context.updated_ms = self.clock.now_ms();
+        self.save(user, &context, &history).await?;
+        self.post_to_desk(user, &context, &history).await;
+        Ok(Exchange { status: context.status, ..Exchange::default() })
+    }
+
+    /// The desk's summary of a conversation.
+    fn desk_entry(&self, user: &UserId, context: &UserContext, history: &[Message]) -> DeskEntry {
+        DeskEntry {
+            conversation_id: context.conversation_id.clone(),
+            user_id: user.to_string(),
+            channel: context.channel.clone(),
+            status: context.status,
+            agent: context.handoff.agent.clone(),
+            profile: context.profile.clone(),
+            last_intent: context.last_intent.clone(),
+            parameters: context.dialog.parameters.clone(),
+            reason: context.handoff.reason.clone(),
+            last_message: history.iter().rev().find(|m| m.role == Role::User).map(|m| m.text.clone()),
+            since_ms: context.handoff.since_ms,
+            updated_ms: context.updated_ms,
+        }
+    }
+
+    /// Puts the conversation on the desk while humans have it, takes it off otherwise. A
+    /// failure is logged: the context (the truth) is already written.
+    pub(crate) async fn post_to_desk(&self, user: &UserId, context: &UserContext, history: &[Message]) {
+        let result = if context.status.with_humans() {
+            self.analytics.desk_put(&self.desk_entry(user, context, history)).await
+        } else {
+            self.analytics.desk_remove(&context.conversation_id).await
+        };
+        if let Err(e) = result {
+            self.log(serde_json::json!({ "event": "desk_failed", "detail": e.to_string() }));
+        }
+    }
+
+    /// The conversations waiting for or with a human, those waiting longest first.
+    pub async fn queue(&self) -> Result<Vec<DeskEntry>, ApiError> {
+        let mut entries = self.analytics.desk_list().await?;
+        entries.sort_by_key(|e| (e.status != Status::Waiting, e.since_ms));
+        Ok(entries)
+    }
+
+    /// The user whose object serialises agent requests on `conversation`: the desk knows.
+    pub async fn desk_user(&self, conversation: &str) -> Result<UserId, ApiError> {
+        let entries = self.analytics.desk_list().await?;
+        let entry = entries.into_iter().find(|e| e.conversation_id == conversation).ok_or_else(|| {
+            ApiError::NotFound(format!("conversation '{conversation}' is not waiting for or with a human"))
+        })?;
+        UserId::parse(&entry.user_id)
+            .ok_or_else(|| ApiError::Corrupt(format!("user id on the desk for {conversation}")))
+    }
+
+    /// The context of a conversation humans have, with its history.
+    async fn with_humans(&self, conversation: &str) -> Result<(UserId, UserContext, Vec<Message>), ApiError> {
+        let gone = || ApiError::NotFound(format!("conversation '{conversation}' is not waiting for or with a human"));
+        let user = self.desk_user(conversation).await?;
+        let (user, context) = self.load_context(&user).await?;
+        let context =
+            context.filter(|c| c.conversation_id == conversation && c.status.with_humans()).ok_or_else(gone)?;
+        let id = ConversationId::parse(conversation).ok_or_else(gone)?;
+        let history = self.load_history(&id).await?;
+        Ok((user, context, history))
+    }
+
+    /// A conversation for the console: its summary and its messages after `after` (all when none).
+    pub async fn agent_view(&self, conversation: &str, after: Option<u64>) -> Result<AgentConversation, ApiError> {
+        let (user, context, history) = self.with_humans(conversation).await?;
+        let entry = self.desk_entry(&user, &context, &history);
+        let seq = |m: &Message| m.id.trim_start_matches('m').parse::<u64>().unwrap_or(0);
+        let messages = history.into_iter().filter(|m| after.is_none_or(|a| seq(m) > a)).collect();
+        Ok(AgentConversation { entry, messages })
+    }
+
+    /// `agent` takes the conversation; claiming one's own again is harmless.
+    pub async fn claim(&self, conversation: &str, agent: &str) -> Result<DeskEntry, ApiError> {
+        let (user, mut context, history) = self.with_humans(conversation).await?;
+        match context.handoff.agent.as_deref() {
+            Some(other) if other != agent => {
+                return Err(ApiError::Conflict(format!("{other} has this conversation")));
+            }
+            Some(_) => {}
+            None => {
+                let now = self.clock.now_ms();
+                context.status = Status::Human;
+                context.handoff = Handoff { agent: Some(agent.to_owned()), since_ms: now, ..context.handoff };
+                context.updated_ms = now;
+                self.save(&user, &context, &history).await?;
+                self.post_to_desk(&user, &context, &history).await;
+            }
+        }
+        Ok(self.desk_entry(&user, &context, &history))
+    }
+
+    /// The claiming agent's reply, stored in the history; returned with the context, whose
+    /// channel it must reach.
+    pub async fn agent_reply(
+        &self,
+        conversation: &str,
+        agent: &str,
+        text: &str,
+    ) -> Result<(Message, UserContext), ApiError> {
+        let text = text.trim();
+        check_text(text, text)?;
+        let (user, mut context, mut history) = self.with_humans(conversation).await?;
+        self.check_owner(&context, agent)?;
+        let mut message = self.message(&mut context, Role::Agent, Reply::text(text));
+        message.author = Some(agent.to_owned());
+        history.push(message.clone());
+        context.updated_ms = message.ts;
+        self.save(&user, &context, &history).await?;
+        self.post_to_desk(&user, &context, &history).await;
+        Ok((message, context))
+    }
+
+    /// The claiming agent ends the handoff: resolved (the customer's next message starts a new
+    /// session with the bot), or handed back to the bot as it stands.
+    pub async fn finish_handoff(&self, conversation: &str, agent: &str, resolved: bool) -> Result<(), ApiError> {
+        let (user, mut context, history) = self.with_humans(conversation).await?;
+        if context.status == Status::Human {
+            self.check_owner(&context, agent)?;
+        }
+        let now = self.clock.now_ms();
+        context.handoff = Handoff::default();
+        context.updated_ms = now;
+        let mut events = Vec::new();
+        if resolved {
+            events.push(self.resolve_context(&mut context, now));
+        } else {
+            context.status = Status::Bot;
+        }
+        self.save(&user, &context, &history).await?;
+        self.post_to_desk(&user, &context, &history).await;
+        self.record(&events).await;
+        Ok(())
+    }
+
+    fn check_owner(&self, context: &UserContext, agent: &str) -> Result<(), ApiError> {
+        match context.handoff.agent.as_deref() {
+            Some(owner) if owner == agent => Ok(()),
+            Some(owner) => Err(ApiError::Conflict(format!("{owner} has this conversation"))),
+            None => Err(ApiError::Conflict("claim the conversation first".into())),
+        }
+    }
+}
