@@ -12,6 +12,8 @@
 //!   `POST …/end`), median over the period;
 //! - helpful ratio: "helpful" votes / all votes, per message and per conversation together.
 //!
+//! Each channel's figures include its own median resolution time and helpful ratio.
+//!
 //! Unmatched utterances are kept for review (the dashboard turns them into training phrases),
 //! with numbers and email addresses masked: analytics holds no personal data.
 
@@ -64,6 +66,9 @@ pub enum Event {
     Feedback {
         /// UTC day.
         day: String,
+        /// Channel name (empty in events stored before votes were counted per channel).
+        #[serde(default)]
+        channel: String,
         /// The vote.
         helpful: bool,
         /// About one message (else the whole conversation).
@@ -100,6 +105,15 @@ pub struct Counts {
     pub resolved: u64,
     /// Sum of reply durations, for the mean.
     pub turn_ms_total: u64,
+    /// "Helpful" votes.
+    #[serde(default)]
+    pub helpful: u64,
+    /// "Not helpful" votes.
+    #[serde(default)]
+    pub unhelpful: u64,
+    /// Resolution times (ms), for the channel's median (bounded like the day's).
+    #[serde(default)]
+    pub resolutions_ms: Vec<u64>,
 }
 
 /// One day's figures, as stored.
@@ -153,13 +167,24 @@ impl DailyStats {
                 }
             }
             Event::Resolved { channel, resolution_ms, .. } => {
-                self.channel(channel).resolved += 1;
-                if self.resolutions_ms.len() < MAX_RESOLUTIONS_PER_DAY {
+                let room = self.resolutions_ms.len() < MAX_RESOLUTIONS_PER_DAY;
+                let counts = self.channel(channel);
+                counts.resolved += 1;
+                if room {
+                    counts.resolutions_ms.push(*resolution_ms);
                     self.resolutions_ms.push(*resolution_ms);
                 }
             }
-            Event::Feedback { helpful: true, .. } => self.helpful += 1,
-            Event::Feedback { helpful: false, .. } => self.unhelpful += 1,
+            Event::Feedback { channel, helpful, .. } => {
+                let (yes, no) = (u64::from(*helpful), u64::from(!*helpful));
+                self.helpful += yes;
+                self.unhelpful += no;
+                if !channel.is_empty() {
+                    let c = self.channel(channel);
+                    c.helpful += yes;
+                    c.unhelpful += no;
+                }
+            }
         }
     }
 
@@ -291,7 +316,7 @@ impl Report {
             let mut channels = BTreeMap::new();
             for (name, c) in &day.channels {
                 add(&mut day_total, c);
-                channels.insert(name.clone(), figures(c, &mut [], 0, 0));
+                channels.insert(name.clone(), figures(c, &mut c.resolutions_ms.clone(), c.helpful, c.unhelpful));
             }
             add(&mut total, &day_total);
             resolutions.extend(&day.resolutions_ms);
@@ -374,9 +399,9 @@ mod tests {
             turn("2026-11-25", "whatsapp", Some("TalkToHuman"), false, true, ""),
             Event::ConversationStarted { day: "2026-11-25".into(), channel: "web".into() },
             Event::Resolved { day: "2026-11-25".into(), channel: "web".into(), resolution_ms: 20_000 },
-            Event::Feedback { day: "2026-11-25".into(), helpful: true, message: true },
-            Event::Feedback { day: "2026-11-25".into(), helpful: false, message: false },
-            Event::Feedback { day: "2026-11-25".into(), helpful: true, message: false },
+            Event::Feedback { day: "2026-11-25".into(), channel: "web".into(), helpful: true, message: true },
+            Event::Feedback { day: "2026-11-25".into(), channel: "web".into(), helpful: false, message: false },
+            Event::Feedback { day: "2026-11-25".into(), channel: "whatsapp".into(), helpful: true, message: false },
         ];
         let mut days: BTreeMap<String, DailyStats> = BTreeMap::new();
         for e in &events {
@@ -395,6 +420,11 @@ mod tests {
         assert_eq!(report.top_intents.len(), 2);
         assert_eq!(report.days.len(), 2);
         assert_eq!(report.days[1].channels["whatsapp"].handoff_rate, Some(1.0));
+        // Votes and resolution times per channel, too.
+        let (web, whatsapp) = (&report.days[1].channels["web"], &report.days[1].channels["whatsapp"]);
+        assert_eq!((web.helpful_ratio, web.feedback, whatsapp.helpful_ratio), (Some(0.5), 2, Some(1.0)));
+        assert_eq!((web.median_resolution_ms, whatsapp.median_resolution_ms), (Some(20_000), None));
+        assert_eq!(report.days[0].channels["web"].median_resolution_ms, Some(60_000));
         let one_day = Report::build("2026-11-25", "2026-11-25", &days);
         assert_eq!(one_day.total.conversations, 2);
     }

@@ -504,6 +504,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         }
         let event = Event::Feedback {
             day: day(self.clock.now_ms()),
+            channel: context.channel.clone(),
             helpful: feedback.helpful,
             message: feedback.message_id.is_some(),
         };
