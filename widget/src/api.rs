@@ -53,7 +53,7 @@ impl Client {
     ) -> Result<ConversationCreated, ApiError> {
         let body = CreateConversation { channel: "web".into(), visitor_id, identity };
         let url = [&self.endpoint, "/v1/conversations"].concat();
-        read(fetch(&url, None, encode(&body)?).await?).await
+        read(fetch(&url, None, Some(encode(&body)?)).await?).await
     }
 
     /// Sends the user's text (and a quick reply's payload); returns the agent's replies.
@@ -78,6 +78,14 @@ impl Client {
         read(self.post(conversation, token, "identify", identity).await?).await
     }
 
+    /// The conversation's messages after `after` (a sequence number), and who has it now:
+    /// polled while a human is awaited or active.
+    pub async fn poll(&self, conversation: &str, token: &str, after: u64) -> Result<Messages, ApiError> {
+        let url =
+            [&self.endpoint, "/v1/conversations/", conversation, "/messages?after=m", &after.to_string()].concat();
+        read(fetch(&url, Some(token), None).await?).await
+    }
+
     /// Records "Was this helpful?" for a message (or the conversation).
     pub async fn feedback(&self, conversation: &str, token: &str, feedback: &Feedback) -> Result<(), ApiError> {
         let response = self.post(conversation, token, "feedback", feedback).await?;
@@ -97,7 +105,7 @@ impl Client {
         body: &impl Serialize,
     ) -> Result<Response, ApiError> {
         let url = [&self.endpoint, "/v1/conversations/", conversation, "/", action].concat();
-        fetch(&url, Some(token), encode(body)?).await
+        fetch(&url, Some(token), Some(encode(body)?)).await
     }
 }
 
@@ -105,17 +113,20 @@ fn encode(body: &impl Serialize) -> Result<JsValue, ApiError> {
     json::to_value(body).map_err(|_| ApiError::Network("unserialisable request".into()))
 }
 
-/// POSTs a JSON body (with a bearer token, if any). Not generic, so it exists once in the wasm.
-async fn fetch(url: &str, token: Option<&str>, body: JsValue) -> Result<Response, ApiError> {
+/// POSTs a JSON body, or GETs without one (with a bearer token, if any). Not generic, so it
+/// exists once in the wasm.
+async fn fetch(url: &str, token: Option<&str>, body: Option<JsValue>) -> Result<Response, ApiError> {
     let headers = Headers::new().map_err(network)?;
-    headers.set("Content-Type", "application/json").map_err(network)?;
     if let Some(token) = token {
         headers.set("Authorization", &["Bearer ", token].concat()).map_err(network)?;
     }
     let init = RequestInit::new();
-    init.set_method("POST");
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json").map_err(network)?;
+        init.set_method("POST");
+        init.set_body(&js_sys::JSON::stringify(&body).map_err(network)?.into());
+    }
     init.set_headers(&headers);
-    init.set_body(&js_sys::JSON::stringify(&body).map_err(network)?.into());
     let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
     let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(network)?;
     Ok(response.unchecked_into())

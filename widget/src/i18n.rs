@@ -28,6 +28,8 @@ pub struct Strings {
     pub agent_joined: &'static str,
     /// Suggested answers, for screen readers.
     pub suggestions: &'static str,
+    /// Asked when the conversation ends.
+    pub was_helpful: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -43,6 +45,7 @@ const EN: Strings = Strings {
     thanks: "Thanks for your feedback!",
     agent_joined: "A member of our team joined the conversation.",
     suggestions: "Suggested replies",
+    was_helpful: "Was this helpful?",
 };
 
 const DE: Strings = Strings {
@@ -58,6 +61,7 @@ const DE: Strings = Strings {
     thanks: "Danke für Ihr Feedback!",
     agent_joined: "Ein Mitglied unseres Teams ist dem Gespräch beigetreten.",
     suggestions: "Antwortvorschläge",
+    was_helpful: "War das hilfreich?",
 };
 
 const FR: Strings = Strings {
@@ -73,6 +77,7 @@ const FR: Strings = Strings {
     thanks: "Merci pour votre avis !",
     agent_joined: "Un membre de notre équipe a rejoint la conversation.",
     suggestions: "Réponses suggérées",
+    was_helpful: "Cela vous a-t-il aidé ?",
 };
 
 const ES: Strings = Strings {
@@ -88,6 +93,7 @@ const ES: Strings = Strings {
     thanks: "¡Gracias por tu opinión!",
     agent_joined: "Un miembro de nuestro equipo se ha unido a la conversación.",
     suggestions: "Respuestas sugeridas",
+    was_helpful: "¿Te ha sido útil?",
 };
 
 const AR: Strings = Strings {
@@ -103,6 +109,7 @@ const AR: Strings = Strings {
     thanks: "شكرًا على ملاحظاتك!",
     agent_joined: "انضم أحد أعضاء فريقنا إلى المحادثة.",
     suggestions: "ردود مقترحة",
+    was_helpful: "هل كان هذا مفيدًا؟",
 };
 
 const HE: Strings = Strings {
@@ -118,6 +125,7 @@ const HE: Strings = Strings {
     thanks: "תודה על המשוב!",
     agent_joined: "נציג מהצוות שלנו הצטרף לשיחה.",
     suggestions: "תשובות מוצעות",
+    was_helpful: "האם זה עזר?",
 };
 
 /// The strings for a locale (`de`, `de-AT`, …); English for any other.

@@ -154,14 +154,14 @@ pub fn sync(list: &Element, messages: &[Message], strings: &'static Strings, loc
 
 /// Fills the `<li>` of one message: its bubble, images, cards, quick replies, time and, for
 /// the bot's and agents' messages, feedback buttons. Notices (ids starting with [`NOTICE`])
-/// are one centred line; `notice-feedback` asks "Was this helpful?" about the conversation.
+/// are one centred line; `notice-feedback…` asks "Was this helpful?" about the conversation.
 fn fill(item: Element, message: Message, strings: &Strings, locale: &str) {
     let _ = item.set_attribute("data-id", &message.id);
     if message.id.starts_with(NOTICE) {
         item.set_class_name("sb-notice");
         let _ = item.set_attribute("role", "status");
         let _ = item.append_with_str_1(&message.text);
-        if message.id == [NOTICE, "feedback"].concat() {
+        if message.id[NOTICE.len()..].starts_with("feedback") {
             votes(&item, strings);
         }
         return;
@@ -171,6 +171,9 @@ fn fill(item: Element, message: Message, strings: &Strings, locale: &str) {
         Role::Bot => "sb-message sb-bot",
         Role::Agent => "sb-message sb-agent",
     });
+    if let Some(author) = &message.author {
+        let _ = add(&item, "span", "sb-author").append_with_str_1(author);
+    }
     if !message.text.is_empty() {
         let bubble = add(&item, "div", "sb-text");
         let _ = bubble.set_attribute("dir", "auto");

@@ -7,7 +7,7 @@ use crate::message::{self, Click};
 use crate::session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use switchboard_dialog::protocol::{Feedback, Identify, Message, Role};
+use switchboard_dialog::protocol::{ConversationStatus, Feedback, Identify, Message, Role};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -82,6 +82,31 @@ pub fn ChatPanel(
         }
     };
 
+    // Who has the conversation, and the highest message sequence number the API sent.
+    let handling = StoredValue::new(ConversationStatus::Bot);
+    let cursor = StoredValue::new(0u64);
+    let seen = move |list: &[Message]| {
+        for n in list.iter().filter_map(|m| m.id.strip_prefix('m')?.parse::<u64>().ok()) {
+            cursor.update_value(|c| *c = (*c).max(n));
+        }
+    };
+    // A human joining, and the end of the conversation ("Was this helpful?"), are shown as
+    // notices; `notify` is off when a conversation is merely (re)loaded.
+    let track = move |now: ConversationStatus, notify: bool| {
+        let before = handling.get_value();
+        handling.set_value(now);
+        let strings = i18n::strings(&locale.get_untracked());
+        let notice = match now {
+            ConversationStatus::Human => ["joined", strings.agent_joined],
+            ConversationStatus::Resolved => ["feedback", strings.was_helpful],
+            _ => return,
+        };
+        if notify && now != before {
+            let id = [message::NOTICE, notice[0], "-", &cursor.get_value().to_string()].concat();
+            messages.update(|m| m.push(Message { id, role: Role::Bot, text: notice[1].into(), ..local("") }));
+        }
+    };
+
     // Sends the oldest queued message; on success the next one follows.
     let flush = StoredValue::new_local(None::<Callback<()>>);
     let connect = {
@@ -97,6 +122,8 @@ pub fn ChatPanel(
                         // was open stay below its history and go out now.
                         let queued: Vec<Message> =
                             messages.with_untracked(|m| m.iter().filter(|m| is_unsent(&m.id)).cloned().collect());
+                        seen(&created.messages);
+                        track(created.status, false);
                         messages.set(created.messages.into_iter().chain(queued).collect());
                         conversation.set(Some((created.conversation_id, created.token)));
                         status.set(Status::Ready);
@@ -129,7 +156,9 @@ pub fn ChatPanel(
                             m.extend(reply.messages.iter().cloned());
                         });
                         announce(&reply.messages);
+                        seen(&reply.messages);
                         status.set(Status::Ready);
+                        track(reply.status, true);
                         if let Some(again) = flush.get_value() {
                             again.run(());
                         }
@@ -148,18 +177,41 @@ pub fn ChatPanel(
     let enqueue = move |text: String, payload: Option<String>| {
         local_ids.update_value(|n| *n += 1);
         let local_id = ["local-", &local_ids.get_value().to_string()].concat();
-        let local = Message {
-            id: local_id.clone(),
-            role: Role::User,
-            text: text.clone(),
-            quick_replies: Vec::new(),
-            cards: Vec::new(),
-            ts: 0,
-        };
-        messages.update(|m| m.push(local));
+        messages.update(|m| m.push(Message { text: text.clone(), ..local(&local_id) }));
         queue.update_value(|q| q.push(Queued { local_id, text, payload }));
         if status.get_untracked() != Status::Waiting {
             send_next.run(());
+        }
+    };
+
+    // While a human is awaited or active, their messages are fetched every few seconds.
+    let in_flight = StoredValue::new(false);
+    let poll = {
+        let client = client.clone();
+        move || {
+            let Some((id, token)) = conversation.get_untracked() else { return };
+            if !handling.get_value().with_humans() || in_flight.get_value() || status.get_untracked() == Status::Offline
+            {
+                return;
+            }
+            in_flight.set_value(true);
+            let client = client.clone();
+            spawn_local(async move {
+                if let Ok(reply) = client.poll(&id, &token, cursor.get_value()).await {
+                    seen(&reply.messages);
+                    // The user's own messages are shown already (under local ids).
+                    let fresh: Vec<Message> = messages.with_untracked(|shown| {
+                        let new = |m: &&Message| m.role != Role::User && !shown.iter().any(|s| s.id == m.id);
+                        reply.messages.iter().filter(new).cloned().collect()
+                    });
+                    if !fresh.is_empty() {
+                        messages.update(|m| m.extend(fresh.iter().cloned()));
+                        announce(&fresh);
+                    }
+                    track(reply.status, true);
+                }
+                in_flight.set_value(false);
+            });
         }
     };
 
@@ -173,6 +225,9 @@ pub fn ChatPanel(
         });
         let _ = window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         online.forget();
+        let tick = Closure::<dyn Fn()>::new(poll);
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), POLL_MS);
+        tick.forget();
     }
 
     let on_send = Callback::new(move |text: String| enqueue(text, None));
@@ -201,6 +256,8 @@ pub fn ChatPanel(
             spawn_local(async move {
                 match client.identify(&id, &token, &identity).await {
                     Ok(created) => {
+                        seen(&created.messages);
+                        track(created.status, false);
                         messages.set(created.messages);
                         conversation.set(Some((created.conversation_id, created.token)));
                     }
@@ -222,6 +279,8 @@ pub fn ChatPanel(
                 Command::Shutdown => {
                     session::forget(client.endpoint());
                     queue.update_value(Vec::clear);
+                    handling.set_value(ConversationStatus::Bot);
+                    cursor.set_value(0);
                     conversation.set(None);
                     messages.set(Vec::new());
                     status.set(Status::Connecting);
@@ -247,6 +306,22 @@ pub fn ChatPanel(
                 />
             }}
         </div>
+    }
+}
+
+/// How often a human's messages are fetched while one is awaited or active.
+const POLL_MS: i32 = 3000;
+
+/// An empty user message with a local id.
+fn local(id: &str) -> Message {
+    Message {
+        id: id.to_owned(),
+        role: Role::User,
+        text: String::new(),
+        quick_replies: Vec::new(),
+        cards: Vec::new(),
+        ts: 0,
+        author: None,
     }
 }
 

@@ -12,7 +12,15 @@ use web_sys::{HtmlElement, HtmlInputElement};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn message(id: &str, role: Role, text: &str) -> Message {
-    Message { id: id.into(), role, text: text.into(), quick_replies: Vec::new(), cards: Vec::new(), ts: 0 }
+    Message {
+        id: id.into(),
+        role,
+        text: text.into(),
+        quick_replies: Vec::new(),
+        cards: Vec::new(),
+        ts: 0,
+        author: None,
+    }
 }
 
 /// Lets Leptos' scheduled effects run (they are queued as tasks, not run synchronously).
