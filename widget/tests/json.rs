@@ -1,8 +1,8 @@
 //! The widget's serde adapter agrees with `serde_json` (what the edge speaks) on the wire types.
 
 use switchboard_dialog::protocol::{
-    Card, CardButton, ConversationCreated, CreateConversation, ErrorBody, Identify, Message, Messages, QuickReply,
-    Role, SendMessage,
+    Card, CardButton, ConversationCreated, ConversationStatus, CreateConversation, ErrorBody, Identify, Message,
+    Messages, QuickReply, Role, SendMessage,
 };
 use switchboard_widget::json::{self, Invalid};
 use wasm_bindgen::JsValue;
@@ -38,6 +38,7 @@ fn rich_message() -> Message {
             }],
         }],
         ts: 1_767_225_600_000,
+        author: None,
     }
 }
 
@@ -56,14 +57,17 @@ fn reads_what_serde_json_writes() {
                 quick_replies: vec![],
                 cards: vec![],
                 ts: 0,
+                author: Some("Alice".into()),
             },
             rich_message(),
         ],
+        status: ConversationStatus::Human,
     };
     let text = serde_json::to_string(&created).unwrap();
     assert_eq!(json::from_value::<ConversationCreated>(parse(&text)), Ok(created));
 
-    let page = Messages { messages: vec![rich_message()], previous: Some("m1".into()) };
+    let page =
+        Messages { messages: vec![rich_message()], previous: Some("m1".into()), status: ConversationStatus::Waiting };
     let text = serde_json::to_string(&page).unwrap();
     assert_eq!(json::from_value::<Messages>(parse(&text)), Ok(page));
 }
