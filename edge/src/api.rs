@@ -16,6 +16,12 @@
 //! | GET | `/v1/analytics?from=&to=` (admin) | | `Report` |
 //! | PUT | `/v1/admin/agent` (admin) | agent file, JSON or YAML, ≤ 1 MiB | `AgentSummary` |
 //! | GET | `/v1/admin/agent` (admin) | | `StoredAgentFile`; 404 while the built-in agent answers |
+//! | GET | `/v1/agent/queue` (agent) | | `Queue`: conversations waiting for or with a human |
+//! | GET | `/v1/agent/conversations/{id}?after=` (agent) | | `AgentConversation`; 404 when not on the desk |
+//! | POST | `/v1/agent/conversations/{id}/claim` (agent) | | `DeskEntry`; 409 when another agent has it |
+//! | POST | `/v1/agent/conversations/{id}/messages` (agent) | `AgentReply` | `Message` (role `agent`, `author`) |
+//! | POST | `/v1/agent/conversations/{id}/resolve` (agent) | | 204: resolved, off the desk |
+//! | POST | `/v1/agent/conversations/{id}/release` (agent) | | 204: back to the bot, off the desk |
 //! | POST | `/demo/fulfillment` | CX `WebhookRequest` | CX `WebhookResponse` |
 
 use crate::analytics::Report;

@@ -28,8 +28,18 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/v1/analytics", &["from", "to"]),
     ("PUT", "/v1/admin/agent", &[]),
     ("GET", "/v1/admin/agent", &[]),
+    ("GET", "/v1/agent/queue", &[]),
+    ("GET", "/v1/agent/conversations/{id}", &["after"]),
+    ("POST", "/v1/agent/conversations/{id}/claim", &[]),
+    ("POST", "/v1/agent/conversations/{id}/messages", &[]),
+    ("POST", "/v1/agent/conversations/{id}/resolve", &[]),
+    ("POST", "/v1/agent/conversations/{id}/release", &[]),
     ("POST", "/demo/fulfillment", &[]),
 ];
+
+/// Human agents' tokens in `Config::for_tests` (Alice's and Bob's).
+const ALICE: &str = "alice-token";
+const BOB: &str = "bob-token";
 
 /// Methods probed on every documented path (`OPTIONS` is every path's CORS preflight).
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -37,6 +47,7 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// Component schemas no response carries: request bodies, and CX parts the demo never sends.
 const NOT_IN_RESPONSES: &[&str] = &[
     "AgentFile",
+    "AgentReply",
     "CreateConversation",
     "Feedback",
     "FormInfo",
@@ -231,6 +242,25 @@ fn conversation(edge: &TestEdge) -> Session {
     s
 }
 
+/// A conversation on the desk: the customer asked for a person (`m2`), the bot handed off
+/// (`m3`). Its visitor is named, not generated, so that no example's visitor id (`v-…01` is the
+/// first generated) resumes a conversation humans have.
+fn handed_off(edge: &TestEdge, visitor: &str) -> Session {
+    let (s, _) = open(edge, Some(visitor));
+    say(edge, &s, "I want to speak to a person");
+    s
+}
+
+/// The path of an agent endpoint on `s`'s conversation: `rest` is empty or `/claim`, `?after=m1`, …
+fn agent_path(s: &Session, rest: &str) -> String {
+    format!("/v1/agent/conversations/{}{rest}", s.id)
+}
+
+/// Whether the operation ends a handoff: the conversation leaves the desk.
+fn ends_handoff(path: &str) -> bool {
+    path.ends_with("/resolve") || path.ends_with("/release")
+}
+
 /// The requests an operation's documentation describes: one per request body example of each
 /// media type (or one without a body), with the query parameters' examples and the credentials
 /// its security names. A JSON example is sent serialised, another media type's (YAML) as its
@@ -249,6 +279,7 @@ fn documented_requests(doc: &Value, method: &str, path: &str, s: &Session) -> Ve
     let authorization = match scheme.as_deref() {
         Some("conversationToken") => Some(format!("Bearer {}", s.token)),
         Some("adminToken") => Some("Bearer admin-token".to_owned()),
+        Some("agentToken") => Some(format!("Bearer {ALICE}")),
         None => None,
         Some(other) => panic!("{method} {path}: unknown security scheme '{other}'"),
     };
@@ -326,7 +357,7 @@ fn the_document_is_openapi_3_and_is_served() {
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     assert!(doc["paths"].as_object().is_some_and(|p| !p.is_empty()));
     let schemes = &doc["components"]["securitySchemes"];
-    for scheme in ["conversationToken", "adminToken"] {
+    for scheme in ["conversationToken", "adminToken", "agentToken"] {
         assert_eq!((&schemes[scheme]["type"], &schemes[scheme]["scheme"]), (&json!("http"), &json!("bearer")));
     }
     let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
@@ -375,10 +406,28 @@ fn every_documented_operation_is_routed_and_its_examples_succeed() {
     let edge = edge();
     let mut seen = BTreeSet::new();
     // Writes first, so that reads find something (`GET /v1/admin/agent` is 404 before an upload).
+    // The agent operations act on a conversation on the desk, as a console does: Alice claims
+    // it first (replying takes the claim), answers, then reads it; the operations that end the
+    // handoff take the conversation off the desk, so each has one of its own, Alice's.
+    let desk = handed_off(&edge, "visitor-desk-0");
     let mut ordered: Vec<(String, String)> = operations(&doc).into_iter().collect();
-    ordered.sort_by_key(|(method, _)| method == "GET");
+    ordered.sort_by_key(|(method, path)| (method == "GET", !path.ends_with("/claim")));
     for (method, path) in ordered {
-        for request in documented_requests(&doc, &method, &path, &conversation(&edge)) {
+        let own;
+        let s = match path.as_str() {
+            p if ends_handoff(p) => {
+                own = handed_off(&edge, &format!("visitor-{}", p.rsplit('/').next().unwrap()));
+                let (status, body) = call(&edge, ApiRequest::post(&agent_path(&own, "/claim"), "").bearer(ALICE));
+                assert_eq!(status, 200, "{body}");
+                &own
+            }
+            p if p.starts_with("/v1/agent/conversations/") => &desk,
+            _ => {
+                own = conversation(&edge);
+                &own
+            }
+        };
+        for request in documented_requests(&doc, &method, &path, s) {
             let (status, body) = call(&edge, request);
             let what = format!("{method} {path}");
             assert!(status != 405 && !is_no_route(status, &body), "{what} is documented, not routed: {status} {body}");
@@ -445,6 +494,56 @@ fn real_responses_have_exactly_the_documented_properties() {
     let identified = expect(("POST", "/v1/conversations/{id}/identify"), identify, 200);
     expect(("POST", "/v1/conversations/{id}/end"), ApiRequest::post(&s.path("end"), "").bearer(&s.token), 204);
 
+    // A human handoff: the customer asks for a person, an agent claims the conversation (not
+    // another) and answers, the customer's client polls, and resolving hands it back to the bot.
+    let queue = ("GET", "/v1/agent/queue");
+    let (view, claim) = (("GET", "/v1/agent/conversations/{id}"), ("POST", "/v1/agent/conversations/{id}/claim"));
+    let reply = ("POST", "/v1/agent/conversations/{id}/messages");
+    let (resolve, release) =
+        (("POST", "/v1/agent/conversations/{id}/resolve"), ("POST", "/v1/agent/conversations/{id}/release"));
+    let customer = r#"{"channel":"web","visitor_id":"visitor-0003"}"#;
+    let created = expect(create, ApiRequest::post("/v1/conversations", customer), 201);
+    assert_eq!(created["status"], "bot");
+    let anonymous = Session::from(&created);
+    let ann = json!({"user_id": "user-43", "user_hash": user_hash(b"identity-secret", "user-43"), "name": "Ann"});
+    let identify = ApiRequest::post(&anonymous.path("identify"), &ann.to_string()).bearer(&anonymous.token);
+    let h = Session::from(&expect(("POST", "/v1/conversations/{id}/identify"), identify, 200));
+    let says =
+        |text: &str| ApiRequest::post(&h.path("messages"), &json!({ "text": text }).to_string()).bearer(&h.token);
+    let handed = expect(send, says("I want to speak to a person"), 200);
+    assert_eq!((handed["status"].as_str(), handed["messages"].as_array().map(Vec::len)), (Some("waiting"), Some(1)));
+    let held = expect(send, says("Hello? Anyone there?"), 200);
+    assert_eq!(held, json!({"messages": [], "status": "waiting"}), "the bot is silent while humans have it");
+    assert_eq!(expect(create, ApiRequest::post("/v1/conversations", customer), 200)["status"], "waiting");
+    let desk = expect(queue, ApiRequest::get("/v1/agent/queue").bearer(ALICE), 200);
+    let entry = &desk["conversations"][0];
+    assert_eq!((&entry["conversation_id"], &entry["status"]), (&json!(h.id), &json!("waiting")), "{desk}");
+    assert_eq!((&entry["profile"]["name"], &entry["reason"]), (&json!("Ann"), &json!("requested")), "{desk}");
+    let claimed = expect(claim, ApiRequest::post(&agent_path(&h, "/claim"), "").bearer(ALICE), 200);
+    assert_eq!((&claimed["status"], &claimed["agent"]), (&json!("human"), &json!("Alice")));
+    expect(claim, ApiRequest::post(&agent_path(&h, "/claim"), "").bearer(BOB), 409);
+    let answer = json!({"text": "Hi, I'm Alice. Let me look into your order."}).to_string();
+    expect(reply, ApiRequest::post(&agent_path(&h, "/messages"), &answer).bearer(BOB), 409);
+    let sent = expect(reply, ApiRequest::post(&agent_path(&h, "/messages"), &answer).bearer(ALICE), 200);
+    assert_eq!((&sent["role"], &sent["author"]), (&json!("agent"), &json!("Alice")));
+    let seq: u64 = sent["id"].as_str().unwrap()[1..].parse().unwrap();
+    let poll = ApiRequest::get(&h.path(&format!("messages?after=m{}", seq - 1))).bearer(&h.token);
+    let polled = expect(list, poll, 200);
+    assert_eq!((&polled["status"], &polled["messages"][0]), (&json!("human"), &sent), "{polled}");
+    let shown = expect(view, ApiRequest::get(&agent_path(&h, "?after=m1")).bearer(ALICE), 200);
+    assert_eq!(shown["messages"].as_array().unwrap().last(), Some(&sent), "{shown}");
+    expect(resolve, ApiRequest::post(&agent_path(&h, "/resolve"), "").bearer(BOB), 409);
+    expect(resolve, ApiRequest::post(&agent_path(&h, "/resolve"), "").bearer(ALICE), 204);
+    assert_eq!(expect(queue, ApiRequest::get("/v1/agent/queue").bearer(ALICE), 200), json!({"conversations": []}));
+    expect(view, ApiRequest::get(&agent_path(&h, "")).bearer(ALICE), 404);
+    assert_eq!(expect(list, ApiRequest::get(&h.path("messages")).bearer(&h.token), 200)["status"], "resolved");
+    let again = expect(send, says("Where is my order?"), 200);
+    assert_eq!((again["status"].as_str(), again["messages"].as_array().map(Vec::len)), (Some("bot"), Some(1)));
+    // Handed off again, then handed back to the bot unresolved: the bot answers in the session.
+    expect(send, says("Can I talk to an agent"), 200);
+    expect(release, ApiRequest::post(&agent_path(&h, "/release"), "").bearer(ALICE), 204);
+    assert_eq!(expect(send, says("123456"), 200)["status"], "bot");
+
     let period = ApiRequest::get("/v1/analytics?from=2025-11-01&to=2025-11-30").bearer("admin-token");
     let report = expect(("GET", "/v1/analytics"), period, 200);
     let ranked = |name: &str| report[name].as_array().map_or(0, Vec::len);
@@ -490,6 +589,11 @@ fn every_error_a_route_answers_with_is_documented_there() {
     let (stale, _) = open(&edge, Some("visitor-0002"));
     call(&edge, ApiRequest::post(&stale.path("end"), "").bearer(&stale.token));
     open(&edge, Some("visitor-0002"));
+    // On the desk: a conversation waiting for an agent, and one Alice has.
+    let waiting = handed_off(&edge, "visitor-waiting");
+    let taken = handed_off(&edge, "visitor-taken");
+    let (status, body) = call(&edge, ApiRequest::post(&agent_path(&taken, "/claim"), "").bearer(ALICE));
+    assert_eq!(status, 200, "{body}");
 
     let claims = json!({"user_id": "user-42", "user_hash": user_hash(b"identity-secret", "user-42")});
     let forged = json!({"user_id": "user-42", "user_hash": "00"});
@@ -507,6 +611,12 @@ fn every_error_a_route_answers_with_is_documented_there() {
     let end = ("POST", "/v1/conversations/{id}/end");
     let analytics = ("GET", "/v1/analytics");
     let (deploy, deployed) = (("PUT", "/v1/admin/agent"), ("GET", "/v1/admin/agent"));
+    let (queue, view) = (("GET", "/v1/agent/queue"), ("GET", "/v1/agent/conversations/{id}"));
+    let (claim, reply) =
+        (("POST", "/v1/agent/conversations/{id}/claim"), ("POST", "/v1/agent/conversations/{id}/messages"));
+    let (resolve, release) =
+        (("POST", "/v1/agent/conversations/{id}/resolve"), ("POST", "/v1/agent/conversations/{id}/release"));
+    let hello = r#"{"text":"Hello, I'm Bob."}"#;
     let agent_file = "name: t\nfallback: ['?']\nwebhook_error: ['!']\nintents: [{name: Hi, training_phrases: [hi], responses: [Hi!]}]\n";
     let unknown_vote = r#"{"message_id":"m99","helpful":true}"#;
     let mut cases: Vec<(Op, &TestEdge, ApiRequest, u16, &str)> = vec![
@@ -544,6 +654,26 @@ fn every_error_a_route_answers_with_is_documented_there() {
         // No case here uploads a valid file, so none is stored.
         (deployed, &edge, ApiRequest::get("/v1/admin/agent").bearer("admin-token"), 404, "not_found"),
         (deployed, &edge, ApiRequest::get("/v1/admin/agent").bearer(&s.token), 401, "unauthorized"),
+        (queue, &edge, ApiRequest::get("/v1/agent/queue"), 401, "unauthorized"),
+        (queue, &edge, ApiRequest::get("/v1/agent/queue").bearer("admin-token"), 401, "unauthorized"),
+        (view, &edge, ApiRequest::get(&agent_path(&taken, "?after=yesterday")).bearer(ALICE), 400, "bad_request"),
+        (view, &edge, ApiRequest::get(&agent_path(&taken, "")).bearer(&taken.token), 401, "unauthorized"),
+        (view, &edge, ApiRequest::get(&agent_path(&s, "")).bearer(ALICE), 404, "not_found"),
+        (claim, &edge, post(&agent_path(&taken, "/claim"), "").bearer(BOB), 409, "conflict"),
+        (claim, &edge, post(&agent_path(&s, "/claim"), "").bearer(ALICE), 404, "not_found"),
+        (claim, &edge, post(&agent_path(&waiting, "/claim"), ""), 401, "unauthorized"),
+        (reply, &edge, post(&agent_path(&taken, "/messages"), "{}").bearer(ALICE), 400, "bad_json"),
+        (reply, &edge, post(&agent_path(&taken, "/messages"), r#"{"text":"  "}"#).bearer(ALICE), 400, "bad_request"),
+        (reply, &edge, post(&agent_path(&waiting, "/messages"), hello).bearer(BOB), 409, "conflict"),
+        (reply, &edge, post(&agent_path(&taken, "/messages"), hello).bearer(BOB), 409, "conflict"),
+        (reply, &edge, post(&agent_path(&s, "/messages"), hello).bearer(BOB), 404, "not_found"),
+        (reply, &edge, post(&agent_path(&taken, "/messages"), hello).bearer("bob-token-guess"), 401, "unauthorized"),
+        (resolve, &edge, post(&agent_path(&taken, "/resolve"), "").bearer(BOB), 409, "conflict"),
+        (resolve, &edge, post(&agent_path(&s, "/resolve"), "").bearer(ALICE), 404, "not_found"),
+        (resolve, &edge, post(&agent_path(&taken, "/resolve"), "").bearer(&taken.token), 401, "unauthorized"),
+        (release, &edge, post(&agent_path(&taken, "/release"), "").bearer(BOB), 409, "conflict"),
+        (release, &edge, post(&agent_path(&s, "/release"), "").bearer(ALICE), 404, "not_found"),
+        (release, &edge, post(&agent_path(&taken, "/release"), "").bearer(&taken.token), 401, "unauthorized"),
         (("POST", "/demo/fulfillment"), &edge, post("/demo/fulfillment", "{"), 400, "bad_json"),
     ];
     let no_identity = edge_with(Config { identity_secret: None, ..Config::for_tests() }, ScriptedHttp::default());
@@ -552,7 +682,13 @@ fn every_error_a_route_answers_with_is_documented_there() {
     cases.push((create, &no_identity, verified, 501, "identity_not_configured"));
     let linking = post(&anonymous.path("identify"), &claims.to_string()).bearer(&anonymous.token);
     cases.push((identify, &no_identity, linking, 501, "identity_not_configured"));
-    let closed = edge_with(Config { admin_token: None, ..Config::for_tests() }, ScriptedHttp::default());
+    let closed =
+        edge_with(Config { admin_token: None, agents: Vec::new(), ..Config::for_tests() }, ScriptedHttp::default());
+    for op in [queue, view, claim, reply, resolve, release] {
+        let request = documented_requests(&doc, op.0, op.1, &waiting).remove(0);
+        assert_eq!(request.authorization.as_deref(), Some("Bearer alice-token"));
+        cases.push((op, &closed, request, 401, "unauthorized"));
+    }
     cases.push((analytics, &closed, ApiRequest::get("/v1/analytics").bearer("admin-token"), 401, "unauthorized"));
     cases.push((deploy, &closed, put_agent(agent_file.as_bytes()).bearer("admin-token"), 401, "unauthorized"));
     cases.push((deployed, &closed, ApiRequest::get("/v1/admin/agent").bearer("admin-token"), 401, "unauthorized"));
