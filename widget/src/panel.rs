@@ -204,11 +204,12 @@ pub fn ChatPanel(
                         let new = |m: &&Message| m.role != Role::User && !shown.iter().any(|s| s.id == m.id);
                         reply.messages.iter().filter(new).cloned().collect()
                     });
+                    // "An agent joined" comes before what they wrote.
+                    track(reply.status, true);
                     if !fresh.is_empty() {
                         messages.update(|m| m.extend(fresh.iter().cloned()));
                         announce(&fresh);
                     }
-                    track(reply.status, true);
                 }
                 in_flight.set_value(false);
             });
