@@ -1,4 +1,5 @@
-//! Release builds: the widget into `public/widget/` and the worker into `edge/build/`.
+//! Release builds: the widget into `public/widget/`, the agent console and dashboard into
+//! `public/console/`, and the worker into `edge/build/`.
 
 use crate::step::{exec, step};
 use crate::tools::Tools;
@@ -20,9 +21,10 @@ const WASM_FEATURES: &[&str] = &[
 /// rustc flags of the widget's release build (see [`widget`]).
 const WIDGET_RUSTFLAGS: &[&str] = &["-Zunstable-options", "-Cpanic=immediate-abort", "-Zlocation-detail=none"];
 
-/// Builds both.
+/// Builds all three.
 pub fn all(root: &Path, tools: &Tools) -> Result<()> {
     widget(root, tools)?;
+    console(root, tools)?;
     worker(root, tools)
 }
 
@@ -106,6 +108,48 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
         };
         minify(&glue, &glue)?;
         minify(&css, &out.join("widget.css"))
+    })
+}
+
+/// The agent console and dashboard (`widget/console/`): cargo build → wasm-bindgen (web
+/// target) → wasm-opt -Oz, with its pages and stylesheet copied beside. Agents and admins
+/// load it, not visitors, so it has no size budget and none of the widget's size steps.
+pub fn console(root: &Path, tools: &Tools) -> Result<()> {
+    step("building the agent console (wasm32, release)", || {
+        exec(Command::new("cargo").current_dir(root).args([
+            "build",
+            "--package",
+            "switchboard-console",
+            "--lib",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))
+    })?;
+    let out = root.join("public/console");
+    let input = root.join("target/wasm32-unknown-unknown/release/switchboard_console.wasm");
+    let wasm = out.join("switchboard_console_bg.wasm");
+    let statics = root.join("widget/console/static");
+    std::fs::create_dir_all(&out)?;
+    for entry in std::fs::read_dir(&statics)? {
+        let path = entry?.path();
+        std::fs::copy(&path, out.join(path.file_name().context("a file name")?))?;
+    }
+    if up_to_date(&[&input], &wasm) {
+        println!("==> console output in public/console/ is up to date");
+        return Ok(());
+    }
+    step("generating the console's JS bindings (wasm-bindgen)", || {
+        exec(
+            Command::new(&tools.wasm_bindgen)
+                .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
+                .arg("--out-dir")
+                .arg(&out)
+                .arg(&input),
+        )
+    })?;
+    step("optimising the console's wasm (wasm-opt -Oz)", || {
+        exec(Command::new(&tools.wasm_opt).arg("-Oz").args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))
     })
 }
 

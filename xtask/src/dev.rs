@@ -17,6 +17,7 @@ pub fn run(root: &Path) -> Result<()> {
     let state = root.join(".dev-state");
     let secret = step("preparing local state in .dev-state/ (KV, secrets)", || dev_secret(&state, "token-secret"))?;
     let admin = dev_secret(&state, "admin-token")?;
+    let agent = dev_secret(&state, "agent-token")?;
     let fulfillment_url = std::env::var("FULFILLMENT_URL").ok().filter(|u| !u.is_empty());
     match &fulfillment_url {
         Some(url) => println!("==> fulfillment webhook: {url} (from FULFILLMENT_URL)"),
@@ -31,7 +32,11 @@ pub fn run(root: &Path) -> Result<()> {
         config_home: &state.join("wrangler-home"),
         token_secret: &secret,
         fulfillment_url: fulfillment_url.as_deref(),
-        vars: vec![("IDENTITY_SECRET", DEV_IDENTITY_SECRET.to_owned()), ("ADMIN_TOKEN", admin.clone())],
+        vars: vec![
+            ("IDENTITY_SECRET", DEV_IDENTITY_SECRET.to_owned()),
+            ("ADMIN_TOKEN", admin.clone()),
+            ("AGENT_TOKENS", format!("{DEV_AGENT}:{agent}")),
+        ],
     };
     println!("==> starting wrangler dev (workerd) on 127.0.0.1:{PORT}");
     let mut child = server.command(root).spawn().context("could not start wrangler")?;
@@ -47,7 +52,9 @@ pub fn run(root: &Path) -> Result<()> {
         "    API: {url}v1/ (OpenAPI: {url}v1/openapi.json) · ready {:.0}s after start · Ctrl-C stops",
         started.elapsed().as_secs_f64()
     );
-    println!("    admin token (analytics): {admin}   identity secret (user_hash, JWT): {DEV_IDENTITY_SECRET}\n");
+    println!("    agent console: {url}console/   agent token ({DEV_AGENT}): {agent}");
+    println!("    analytics dashboard: {url}console/dashboard.html   admin token: {admin}");
+    println!("    identity secret (user_hash, JWT): {DEV_IDENTITY_SECRET}\n");
     let status = child.wait()?;
     if !status.success() {
         bail!("wrangler dev exited with {status}");
@@ -58,6 +65,10 @@ pub fn run(root: &Path) -> Result<()> {
 /// The identity secret of local runs: known, so a demo page can sign `user_hash` itself.
 /// A deployment sets its own with `wrangler secret put IDENTITY_SECRET`.
 const DEV_IDENTITY_SECRET: &str = "local-identity-secret";
+
+/// The human agent of local runs, signed in to the console with the agent token in
+/// `.dev-state/agent-token`.
+const DEV_AGENT: &str = "Local agent";
 
 /// A local secret, made once so conversations (and the admin token) survive restarts.
 fn dev_secret(state: &Path, name: &str) -> Result<String> {

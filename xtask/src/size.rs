@@ -4,7 +4,8 @@ use anyhow::{Result, bail};
 use std::io::Write;
 use std::path::Path;
 
-/// What a visitor downloads on the first open of the widget, then the worker bundle.
+/// What a visitor downloads on the first open of the widget, then the worker bundle, then the
+/// agent console (not part of the widget's budget).
 const VISITOR_FILES: &[&str] = &[
     "public/embed.js",
     "public/widget/switchboard_widget.js",
@@ -12,9 +13,20 @@ const VISITOR_FILES: &[&str] = &[
     "public/widget/widget.css",
 ];
 const WORKER_FILES: &[&str] = &["edge/build/index.js", "edge/build/index_bg.wasm"];
+/// What an agent or admin loads for `/console/`: apart from the widget's budget.
+const CONSOLE_FILES: &[&str] = &[
+    "public/console/switchboard_console.js",
+    "public/console/switchboard_console_bg.wasm",
+    "public/console/console.css",
+];
 
 pub fn run(root: &Path) -> Result<()> {
-    for (title, files) in [("widget (first open)", VISITOR_FILES), ("worker bundle", WORKER_FILES)] {
+    let sections = [
+        ("widget (first open)", VISITOR_FILES),
+        ("worker bundle", WORKER_FILES),
+        ("agent console and dashboard (/console/, not in the widget's budget)", CONSOLE_FILES),
+    ];
+    for (title, files) in sections {
         println!("{title}:");
         println!("  {:<44} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli");
         let mut total = [0usize; 3];

@@ -28,6 +28,8 @@ pub fn run(root: &Path) -> Result<()> {
             "--package",
             "switchboard-widget",
             "--package",
+            "switchboard-console",
+            "--package",
             "switchboard-edge",
             "--package",
             "switchboard-dialog",
