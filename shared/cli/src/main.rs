@@ -8,6 +8,7 @@
 //! switchboard import cx <intent.json>... --webhook <url> -o <agent.json>
 //! switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>
 //! switchboard chat <agent.json> [--webhook-url <url>] [--offline] [--channel <name>]
+//! switchboard patch <agent.json> <patch.json> [-o <out>]
 //! ```
 //!
 //! Agent files ending in `.yaml` or `.yml` are read as YAML, others as JSON.
@@ -27,14 +28,19 @@ const USAGE: &str = "usage:
   switchboard import cx <intent.json>... --webhook <url> -o <agent.json>
   switchboard import rasa <nlu.yml> --webhook <url> -o <agent.json>
   switchboard chat <agent.json> [--webhook-url <url>] [--offline] [--channel <name>]
+  switchboard patch <agent.json> <patch.json> [-o <out>]
 
 chat: talk to the agent in the terminal (/state, /reset, /help, /quit; end of input leaves too).
   Webhooks are POSTed to their http(s) URL; --webhook-url <url> sends every webhook there;
   builtin:demo-orders is answered in process, as the worker does; with --offline none is called
-  and the agent answers as if it failed. --channel voice|whatsapp|… shows that channel's messages.";
+  and the agent answers as if it failed. --channel voice|whatsapp|… shows that channel's messages.
+patch: add the training phrases of a patch file (exported by the analytics dashboard:
+  [{\"intent\": …, \"phrase\": …}]) to the agent file, validate the result as `validate` does, and
+  write it to <out> (by default back to the agent file); an invalid result writes nothing.";
 
 mod chat;
 mod crossval;
+mod patch;
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -139,6 +145,25 @@ fn run(args: Vec<String>) -> Result<bool> {
                 .run(std::io::stdin().lock(), std::io::stdout())?;
             Ok(true)
         }
+        Some("patch") => {
+            let (Some(path), Some(patch_path)) = (args.get(1), args.get(2)) else { bail!("{USAGE}") };
+            let out = flag(&args, "-o").unwrap_or(path);
+            let read = |f: &String| std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"));
+            let additions = patch::read_patch(&read(patch_path)?).with_context(|| patch_path.clone())?;
+            let patched = patch::apply(&read(path)?, &additions).with_context(|| path.clone())?;
+            let agent = parse(Path::new(path), &patched.text)
+                .context("the patched agent does not validate; nothing was written")?;
+            std::fs::write(out, &patched.text).with_context(|| format!("cannot write {out}"))?;
+            for p in &patched.added {
+                println!("added     {:?} to {}", p.phrase, p.intent);
+            }
+            for p in &patched.skipped {
+                println!("skipped   {:?}: already a training phrase of {}", p.phrase, p.intent);
+            }
+            let phrases: usize = agent.intents.iter().map(|i| i.training_phrases.len()).sum();
+            println!("{out}: ok ({} intents, {phrases} training phrases)", agent.intents.len());
+            Ok(true)
+        }
         Some("test-conversations") => {
             let dir = PathBuf::from(args.get(1).context(USAGE)?);
             let agent_path = flag(&args, "--agent").context(USAGE)?;
@@ -156,8 +181,13 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a String> {
 /// Reads and validates an agent, naming the file in errors.
 fn load(path: &Path) -> Result<Agent> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(path, &text)
+}
+
+/// Validates the agent `text` of the file `path` (YAML for `.yaml`/`.yml`, else JSON).
+fn parse(path: &Path, text: &str) -> Result<Agent> {
     let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    let agent = if yaml { Agent::from_yaml(&text) } else { Agent::from_json(&text) };
+    let agent = if yaml { Agent::from_yaml(text) } else { Agent::from_json(text) };
     agent.with_context(|| format!("{}: invalid agent", path.display()))
 }
 
