@@ -297,3 +297,38 @@ async fn a_whatsapp_customer_and_an_agent_talk_through_the_console() {
     wait_sent(&graph, PROMPT).await;
     let _ = agent.client.clone().close().await;
 }
+
+/// The console for the README and docs/console.md, written to `docs/screenshots/console.png`
+/// (nothing is compared): `cargo test -p switchboard-e2e --test console -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/screenshots/; run with --ignored"]
+async fn screenshot_of_the_console() {
+    let tokens = format!("Alice:{AGENT_TOKEN}");
+    let stack = Stack::start_with(None, &[("AGENT_TOKENS", &tokens)]).await;
+    let mut customers = Vec::new();
+    for (visitor, lines) in [
+        ("visitor-shot-1", &["Where is my order?", "654321", "I want to speak to a person"][..]),
+        ("visitor-shot-2", &["Can I talk to an agent"][..]),
+    ] {
+        let body = json!({"channel": "web", "visitor_id": visitor, "name": "Ann Lee"}).to_string();
+        let (_, created) =
+            switchboard_e2e::http::post(&stack.url("/v1/conversations"), &body, None).await.expect("a conversation");
+        let (id, token) = (created["conversation_id"].as_str().unwrap(), created["token"].as_str().unwrap());
+        for line in lines {
+            stack.say(id, token, line).await;
+        }
+        customers.push((id.to_owned(), token.to_owned()));
+    }
+    let agent = Browser::start().await;
+    sign_in(&agent, &stack).await;
+    let entry = wait_queued(&agent, "web", "I want to speak to a person").await;
+    open_and_claim(&agent, entry["id"].as_str().unwrap()).await;
+    reply(&agent, "Hi, I'm Alice. I'll check order 654321 for you.").await;
+    let (id, token) = &customers[0];
+    stack.say(id, token, "Thank you! It was due yesterday.").await;
+    wait_history(&agent, "Customer: Thank you! It was due yesterday.").await;
+    agent.eval("document.activeElement?.blur(); return true;").await;
+    let png = agent.client.screenshot().await.expect("a screenshot");
+    std::fs::write(switchboard_e2e::root().join("docs/screenshots/console.png"), png).expect("write the screenshot");
+    let _ = agent.client.clone().close().await;
+}

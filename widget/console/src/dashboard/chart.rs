@@ -7,7 +7,7 @@ pub const WIDTH: f64 = 640.0;
 /// Height of the whole chart.
 pub const HEIGHT: f64 = 240.0;
 /// Room on the left for the scale, below for the group labels.
-pub const LEFT: f64 = 48.0;
+pub const LEFT: f64 = 60.0;
 /// Room below the plot for the group labels.
 pub const BOTTOM: f64 = 28.0;
 /// Room above the plot.
@@ -98,6 +98,11 @@ pub fn nice_max(value: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|m| *m >= value).unwrap_or(10.0 * power)
 }
 
+/// An upper bound for a scale of counts: a multiple of 4, so that the 4 ticks are whole numbers.
+pub fn count_max(value: f64) -> f64 {
+    (value / 4.0).ceil().max(1.0) * 4.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +142,6 @@ mod tests {
         assert_eq!(nice_max(7.0), 10.0);
         assert_eq!(nice_max(120_000.0), 200_000.0);
         assert_eq!(nice_max(10.0), 10.0);
+        assert_eq!((count_max(0.0), count_max(3.0), count_max(9.0)), (4.0, 4.0, 12.0));
     }
 }

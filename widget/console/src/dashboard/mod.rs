@@ -14,7 +14,7 @@ use crate::api::{ApiError, Client};
 use crate::format;
 use crate::session;
 use crate::signin::SignIn;
-use chart::{Grouped, layout, nice_max};
+use chart::{Grouped, count_max, layout, nice_max};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patch::PatchEntry;
@@ -193,7 +193,7 @@ fn Charts(report: Report) -> impl IntoView {
         series: vec!["all channels".into()],
         groups: bins.iter().map(|(label, n)| ((*label).to_owned(), vec![Some(*n as f64)])).collect(),
     };
-    let distribution = layout(&distribution, nice_max(most.max(1.0)), |n| format!("{n:.0}"));
+    let distribution = layout(&distribution, count_max(most), |n| format!("{n:.0}"));
     view! {
         <section class="charts" aria-labelledby="charts-title">
             <h2 id="charts-title">"Per day and channel"</h2>
