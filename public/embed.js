@@ -12,6 +12,7 @@
   var options = {
     endpoint: data.endpoint || src.origin,
     title: data.title || "Support",
+    avatar: data.avatar || "",
     color: data.color || "",
     position: data.position === "left" ? "left" : "right",
     locale: data.locale || document.documentElement.lang || navigator.language || "en",
@@ -139,7 +140,7 @@
       loading = import(base + "switchboard_widget.js")
         .then(function (widget) {
           return widget.default().then(function () {
-            widget.mount(panel, options.endpoint, options.title);
+            widget.mount(panel, options.endpoint, options.title, options.avatar);
             mounted = true;
             toWidget("setLocale", options.locale);
             pending.splice(0).forEach(function (c) { toWidget(c[0], c[1]); });
@@ -183,7 +184,7 @@
   var commands = {
     boot: function (settings) {
       settings = settings || {};
-      ["endpoint", "title", "color", "position", "locale", "theme"].forEach(function (k) {
+      ["endpoint", "title", "avatar", "color", "position", "locale", "theme"].forEach(function (k) {
         if (settings[k]) options[k] = String(settings[k]);
       });
       applyOptions();

@@ -49,7 +49,8 @@ async fn calls_queued_before_the_loader_are_delivered() {
     browser.blank_page().await;
     browser.record_fetches().await;
     let before = format!("{LISTENERS}\nSwitchboard('sendMessage', 'Where is order 123456?');");
-    browser.embed(&before, &[("title", "API test"), ("locale", "fr")]).await;
+    let avatar = "https://shop.example/team.png";
+    browser.embed(&before, &[("title", "API test"), ("locale", "fr"), ("avatar", avatar)]).await;
     browser.wait_widget("the ready event", "return window.__events.some(([n]) => n === 'ready');").await;
     // Both queued settings must reach the widget: the locale from data-locale and the message.
     let mut failures = Vec::new();
@@ -61,6 +62,11 @@ async fn calls_queued_before_the_loader_are_delivered() {
     if in_french.is_none() {
         let send = browser.widget_eval("return root.querySelector('.sb-send')?.getAttribute('aria-label');").await;
         failures.push(format!("data-locale=fr was not applied (send button reads {send})"));
+    }
+
+    let shown = browser.widget_eval("return root.querySelector('.sb-avatar img')?.getAttribute('src') ?? null;").await;
+    if shown != json!(avatar) {
+        failures.push(format!("data-avatar was not shown in the header (found {shown})"));
     }
 
     // The message queued before the loader existed is sent, answered and announced, with the

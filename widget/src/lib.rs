@@ -33,9 +33,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 /// Mounts the chat panel into `root` (an element inside the loader's shadow root), talking to
-/// the API at `endpoint` and titled `title`.
+/// the API at `endpoint`, titled `title`, with the `avatar` image (an `https` URL; otherwise
+/// the title's initial).
 #[wasm_bindgen]
-pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String) {
+pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String, avatar: String) {
     // Release builds abort on panic without a message (see xtask's build); debug builds
     // (component tests) print it.
     #[cfg(debug_assertions)]
@@ -61,7 +62,7 @@ pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String) {
         }
     });
     leptos::mount::mount_to(root, move || {
-        view! { <panel::ChatPanel client=client title=title commands=commands on_event=on_event /> }
+        view! { <panel::ChatPanel client=client title=title avatar=avatar commands=commands on_event=on_event /> }
     })
     .forget();
 }

@@ -289,6 +289,15 @@ fn time(parent: &Element, ms: f64, locale: &str) {
     let _ = time.append_with_str_1(&String::from(date.to_locale_time_string_with_options(locale, &options)));
 }
 
+/// Fills the header's avatar: the image at `src` when it is a web URL, else `initial`.
+pub fn avatar(badge: &Element, src: &str, initial: &str) {
+    if is_web(src) {
+        image(badge, src, "", "sb-avatar-image");
+    } else {
+        let _ = badge.append_with_str_1(initial);
+    }
+}
+
 /// Material Symbols' thumb up (Apache 2.0); thumb down is the same turned over (stylesheet).
 const THUMB: &str = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
 

@@ -54,6 +54,8 @@ pub fn ChatPanel(
     client: Client,
     /// Shown in the header.
     title: String,
+    /// The header's image: an `https` URL, else the title's initial is shown.
+    avatar: String,
     /// Commands from the loader, in arrival order (the panel drains them).
     commands: RwSignal<Vec<Command>>,
     /// Tells the loader what happened (`message` events).
@@ -297,6 +299,7 @@ pub fn ChatPanel(
             {move || view! {
                 <ChatView
                     title=title.clone()
+                    avatar=avatar.clone()
                     messages=messages.read_only()
                     status=status.read_only()
                     strings=strings()
@@ -346,6 +349,9 @@ fn failed(error: &ApiError, strings: &Strings) -> Status {
 pub fn ChatView(
     /// Shown in the header.
     title: String,
+    /// The header's image: an `https` URL, else the title's initial is shown.
+    #[prop(optional)]
+    avatar: String,
     /// The conversation, oldest first.
     messages: ReadSignal<Vec<Message>>,
     /// Connection state: disables sending while not ready, shows errors.
@@ -397,10 +403,15 @@ pub fn ChatView(
         let _ = button.append_with_node_1(&message::icon(message::SEND));
     };
     let class = move || if status.get() == Status::Offline { "sb-panel sb-is-offline" } else { "sb-panel" };
+
     let label = title.clone();
+    // As written: upper-casing would pull Unicode's case tables into the wasm (≈ 6 KB).
+    let initial: String = title.chars().take(1).collect();
+    let show_avatar = move |badge: web_sys::Element| message::avatar(&badge, &avatar, &initial);
     view! {
         <section class=class aria-label=label>
             <header class="sb-header">
+                <span class="sb-avatar" aria-hidden="true" use:show_avatar=()></span>
                 <h2 class="sb-title">{title}</h2>
             </header>
             <div class="sb-log" role="log" aria-live="polite" node_ref=log on:click=click>

@@ -115,6 +115,8 @@ async fn shows_messages_by_role_in_a_live_log() {
     let view = Mounted::new();
     settle().await;
     assert_eq!(view.texts(".sb-title"), ["Shop"]);
+    assert_eq!(view.texts(".sb-avatar"), ["S"], "without an image, the title's initial");
+    assert_eq!(view.root.query_selector_all(".sb-send svg[aria-hidden=true]").unwrap().length(), 1);
     assert_eq!(view.texts(".sb-bot .sb-text"), ["Welcome to the shop!"]);
     let log = view.root.query_selector("[role=log]").unwrap().unwrap();
     assert_eq!(log.get_attribute("aria-live").as_deref(), Some("polite"));
