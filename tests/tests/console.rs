@@ -6,12 +6,11 @@
 
 use fantoccini::Locator;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use switchboard_e2e::browser::Browser;
+use switchboard_e2e::fake_api::FakeApi;
 use switchboard_e2e::stack::Stack;
 use switchboard_e2e::wait_for;
-use switchboard_e2e::webhook::WebhookServer;
 
 const AGENT_TOKEN: &str = "e2e-console-agent-token";
 const HANDOFF: &str = "I'm connecting you with a member of our team. They'll reply here as soon as they can.";
@@ -212,6 +211,8 @@ async fn a_web_customer_and_an_agent_talk_through_the_console() {
 
 const APP_SECRET: &str = "e2e-meta-app-secret";
 const CUSTOMER_PHONE: &str = "15551230001";
+/// Where the worker sends WhatsApp messages (Graph API version and the business number's id).
+const GRAPH_SEND: &str = "/v21.0/PNID/messages";
 
 /// A WhatsApp Cloud API delivery of a text message, signed as Meta signs it.
 async fn whatsapp(stack: &Stack, id: &str, text: &str) {
@@ -233,17 +234,24 @@ async fn whatsapp(stack: &Stack, id: &str, text: &str) {
     assert_eq!(status, 200, "{}", stack.log());
 }
 
-/// The texts the fake Graph API was asked to send to the customer.
-fn sent(graph: &WebhookServer) -> Vec<String> {
-    let received = graph.received.lock().expect("log lock");
-    received
+/// The texts the fake Graph API was asked to send to the customer, each checked to be a
+/// WhatsApp send with the worker's token.
+fn sent(graph: &FakeApi) -> Vec<String> {
+    graph
+        .received()
         .iter()
-        .filter(|b| b["to"] == format!("+{CUSTOMER_PHONE}"))
-        .filter_map(|b| b["text"]["body"].as_str().map(str::to_owned))
+        .filter(|r| r.json()["to"] == format!("+{CUSTOMER_PHONE}"))
+        .map(|r| {
+            assert_eq!(
+                (r.target.as_str(), r.authorization.as_deref()),
+                (GRAPH_SEND, Some("Bearer e2e-whatsapp-token"))
+            );
+            r.json()["text"]["body"].as_str().unwrap_or_default().to_owned()
+        })
         .collect()
 }
 
-async fn wait_sent(graph: &WebhookServer, text: &str) {
+async fn wait_sent(graph: &FakeApi, text: &str) {
     wait_for(&format!("{text:?} sent to WhatsApp"), WAIT, || async {
         sent(graph).iter().any(|t| t.contains(text)).then_some(())
     })
@@ -252,12 +260,9 @@ async fn wait_sent(graph: &WebhookServer, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whatsapp_customer_and_an_agent_talk_through_the_console() {
-    // The fake Graph API: records what the worker sends, answers as Meta does.
-    let graph = WebhookServer::start(Arc::new(|_: &Value| {
-        (200, json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.sent"}]}).to_string())
-    }))
-    .await;
-    let graph_url = graph.url.trim_end_matches("/webhook").to_owned();
+    // The fake Graph API: records what the worker sends.
+    let graph = FakeApi::start().await;
+    let graph_url = graph.base.clone();
     let tokens = format!("Alice:{AGENT_TOKEN}");
     let stack = Stack::start_with(
         None,

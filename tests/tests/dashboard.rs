@@ -7,12 +7,11 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 use switchboard_e2e::browser::Browser;
+use switchboard_e2e::fake_api::FakeApi;
 use switchboard_e2e::http::{get, post};
 use switchboard_e2e::stack::{ADMIN_TOKEN, Stack};
-use switchboard_e2e::webhook::WebhookServer;
 use switchboard_e2e::{root, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -109,9 +108,10 @@ async fn report(stack: &Stack) -> Value {
     .await
 }
 
-async fn start() -> (Stack, WebhookServer) {
-    let graph = WebhookServer::start(Arc::new(|_: &Value| (200, r#"{"messages":[{"id":"wamid.sent"}]}"#.into()))).await;
-    let graph_url = graph.url.trim_end_matches("/webhook").to_owned();
+/// The worker, its WhatsApp replies going to a fake Graph API on loopback.
+async fn start() -> (Stack, FakeApi) {
+    let graph = FakeApi::start().await;
+    let graph_url = graph.base.clone();
     let vars =
         [("META_APP_SECRET", APP_SECRET), ("WHATSAPP_TOKEN", "e2e-whatsapp-token"), ("GRAPH_API_URL", &graph_url)];
     (Stack::start_with(None, &vars).await, graph)
