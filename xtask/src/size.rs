@@ -20,12 +20,26 @@ const CONSOLE_FILES: &[&str] = &[
     "public/console/console.css",
 ];
 
+/// The budgets `run` enforces, in bytes (1 KB = 1000 bytes, as printed): what a visitor
+/// downloads on the widget's first open (brotli, issue 5), the loader alone (brotli), and the
+/// worker bundle (gzip, as Cloudflare counts it; issue 4).
+const WIDGET_BROTLI_BUDGET: usize = 80_000;
+const LOADER_BROTLI_BUDGET: usize = 3_000;
+const WORKER_GZIP_BUDGET: usize = 1_000_000;
+
+/// Prints every section and fails when a budget is exceeded.
 pub fn run(root: &Path) -> Result<()> {
     let sections = [
         ("widget (first open)", VISITOR_FILES),
         ("worker bundle", WORKER_FILES),
         ("agent console and dashboard (/console/, not in the widget's budget)", CONSOLE_FILES),
     ];
+    let mut over = Vec::new();
+    let mut check = |what: &str, size: usize, budget: usize, unit: &str| {
+        if size > budget {
+            over.push(format!("{what} is {} {unit}, over its budget of {}", kb(size), kb(budget)));
+        }
+    };
     for (title, files) in sections {
         println!("{title}:");
         println!("  {:<44} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli");
@@ -37,12 +51,29 @@ pub fn run(root: &Path) -> Result<()> {
             };
             let sizes = [bytes.len(), gzip(&bytes)?, brotli(&bytes)?];
             println!("  {file:<44} {:>10} {:>10} {:>10}", kb(sizes[0]), kb(sizes[1]), kb(sizes[2]));
+            if *file == "public/embed.js" {
+                check("the loader (embed.js)", sizes[2], LOADER_BROTLI_BUDGET, "brotli");
+            }
             for (t, s) in total.iter_mut().zip(sizes) {
                 *t += s;
             }
         }
         println!("  {:<44} {:>10} {:>10} {:>10}\n", "total", kb(total[0]), kb(total[1]), kb(total[2]));
+        if files == VISITOR_FILES {
+            check("the widget's first open", total[2], WIDGET_BROTLI_BUDGET, "brotli");
+        } else if files == WORKER_FILES {
+            check("the worker bundle", total[1], WORKER_GZIP_BUDGET, "gzip");
+        }
     }
+    if !over.is_empty() {
+        bail!("{}", over.join("\n"));
+    }
+    println!(
+        "Within budget: widget ≤ {} brotli (embed.js ≤ {}), worker ≤ {} gzip.",
+        kb(WIDGET_BROTLI_BUDGET),
+        kb(LOADER_BROTLI_BUDGET),
+        kb(WORKER_GZIP_BUDGET)
+    );
     Ok(())
 }
 

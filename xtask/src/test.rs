@@ -60,6 +60,7 @@ pub fn run(root: &Path) -> Result<()> {
         )
     })?;
     build::all(root, &tools)?;
+    step("sizes against their budgets", || crate::size::run(root))?;
     step("end-to-end tests (wrangler dev + headless Chromium)", || {
         exec(Command::new("cargo").args(["test", "--package", "switchboard-e2e"]))
     })?;
