@@ -368,3 +368,39 @@ fn text_a_channels_privacy_policy_forbids_is_not_stored() {
     let analytics = format!("{:?}", edge.analytics.days.borrow());
     assert!(!analytics.contains("zanzibar") && analytics.contains("quixote"), "{analytics}");
 }
+
+#[test]
+fn a_whatsapp_customer_handed_off_gets_the_agents_reply_on_whatsapp() {
+    let edge = relay_edge();
+    let seen = MemoryDurable::default();
+    deliver(&edge, &seen, whatsapp("wamid.h1", "15551230007", "I want to speak to a person"));
+    let (status, queue) = call(&edge, ApiRequest::get("/v1/agent/queue").bearer("alice-token"));
+    assert_eq!(status, 200);
+    let entry = &queue["conversations"][0];
+    assert_eq!(
+        (&entry["channel"], &entry["profile"]["phone"]),
+        (&json!("whatsapp"), &json!("+15551230007")),
+        "{queue}"
+    );
+
+    // While humans have it, the customer's message gets no bot reply.
+    let held = deliver(&edge, &seen, whatsapp("wamid.h2", "15551230007", "hello?"));
+    assert!(held.sends.is_empty(), "the bot stays silent: {:?}", held.bodies());
+
+    let path = format!("/v1/agent/conversations/{}", entry["conversation_id"].as_str().unwrap());
+    assert_eq!(call(&edge, ApiRequest::post(&format!("{path}/claim"), "").bearer("alice-token")).0, 200);
+    edge.http.sent.borrow_mut().clear();
+    let reply = json!({"text": "Hi, Alice here."}).to_string();
+    let (status, _) = call(&edge, ApiRequest::post(&format!("{path}/messages"), &reply).bearer("alice-token"));
+    assert_eq!(status, 200);
+    let sent = edge.http.sent.borrow();
+    assert_eq!(sent.len(), 1, "one message to the Graph API: {sent:?}");
+    assert_eq!(sent[0].url, format!("http://graph.test/{}/PNID/messages", graph_version(&sent[0].url)));
+    let body: Value = serde_json::from_str(sent[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!((&body["to"], &body["text"]["body"]), (&json!("+15551230007"), &json!("Hi, Alice here.")), "{body}");
+}
+
+/// The Graph API version in a request URL (`http://graph.test/<version>/…`).
+fn graph_version(url: &str) -> &str {
+    url.trim_start_matches("http://graph.test/").split('/').next().unwrap()
+}

@@ -439,6 +439,10 @@ async fn run<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
     };
     let event = &envelope.event;
     context.reply_to = Some(ReplyTo { from: event.from.clone(), to: event.to.clone() });
+    // The number a channel delivered from is the customer's (the agent console shows it).
+    if let Some(phone) = envelope.identity.strip_prefix("id:phone:") {
+        context.profile.phone.get_or_insert_with(|| phone.to_owned());
+    }
     if !context.identities.contains(&envelope.identity) {
         context.identities.push(envelope.identity.clone());
         // Indexed, so a later verified identity with the same phone finds this user.
