@@ -137,6 +137,11 @@ pub const NOTICE: &str = "notice-";
 /// their votes), the rest are rebuilt. Messages are appended far more often than anything
 /// else happens (a sent message's id changes once; a new conversation replaces all).
 pub fn sync(list: &Element, messages: &[Message], strings: &'static Strings, locale: &str) {
+    // Items carry the words and times of their locale: a new one rebuilds them all.
+    if list.get_attribute("data-locale").as_deref() != Some(locale) {
+        list.replace_children_with_node_0();
+        let _ = list.set_attribute("data-locale", locale);
+    }
     let items = list.children();
     let mut kept = 0;
     while let Some(item) = items.item(kept)
@@ -291,6 +296,7 @@ fn time(parent: &Element, ms: f64, locale: &str) {
 
 /// Fills the header's avatar: the image at `src` when it is a web URL, else `initial`.
 pub fn avatar(badge: &Element, src: &str, initial: &str) {
+    badge.replace_children_with_node_0();
     if is_web(src) {
         image(badge, src, "", "sb-avatar-image");
     } else {

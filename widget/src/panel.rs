@@ -399,9 +399,8 @@ pub fn ChatView(
             None => {}
         }
     };
-    let send_icon = |button: web_sys::Element| {
-        let _ = button.append_with_node_1(&message::icon(message::SEND));
-    };
+    // Directives run again when a new locale rebuilds the view over the same elements.
+    let send_icon = |button: web_sys::Element| button.replace_children_with_node_1(&message::icon(message::SEND));
     let class = move || if status.get() == Status::Offline { "sb-panel sb-is-offline" } else { "sb-panel" };
 
     let label = title.clone();

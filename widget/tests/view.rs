@@ -262,6 +262,11 @@ async fn labels_follow_the_locale() {
     assert_eq!(view.input().get_attribute("aria-label").as_deref(), Some("Nachricht eingeben"));
     let send = || view.root.query_selector(".sb-send").unwrap().unwrap().get_attribute("aria-label").unwrap();
     assert_eq!(send(), "Senden");
+    let labels = |sel: &str| view.root.query_selector(sel).unwrap().unwrap().get_attribute("aria-label");
+    assert_eq!(labels(".sb-bot .sb-vote").as_deref(), Some("Hilfreich"), "shown messages follow the locale too");
+    // The view is rebuilt over the same elements: nothing drawn once is drawn twice.
+    assert_eq!(view.root.query_selector_all(".sb-send svg").unwrap().length(), 1);
+    assert_eq!(view.texts(".sb-avatar"), ["S"]);
     view.locale.set("he");
     settle().await;
     assert_eq!(send(), "שליחה");
