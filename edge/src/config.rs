@@ -19,6 +19,10 @@ pub mod bindings {
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
     /// Human agents' credentials for the agent console: `name:token` pairs, comma-separated.
     pub const AGENT_TOKENS: &str = "AGENT_TOKENS";
+    /// Optional: an external help desk's URL, POSTed the transcript and context on each handoff.
+    pub const HANDOFF_WEBHOOK_URL: &str = "HANDOFF_WEBHOOK_URL";
+    /// The key that signs those POSTs (`X-Switchboard-Signature: sha256=<hex HMAC of the body>`).
+    pub const HANDOFF_WEBHOOK_SECRET: &str = "HANDOFF_WEBHOOK_SECRET";
     /// When set, the demo agent's fulfillment webhook URL.
     pub const FULFILLMENT_URL: &str = "FULFILLMENT_URL";
     /// Comma-separated origins allowed to call the API from a browser; `*` for any.
@@ -32,7 +36,7 @@ pub mod bindings {
 
     /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
     /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
-    pub const RESERVED: [&str; 12] = [
+    pub const RESERVED: [&str; 14] = [
         CONTEXT,
         USERS,
         ANALYTICS,
@@ -40,6 +44,8 @@ pub mod bindings {
         IDENTITY_SECRET,
         ADMIN_TOKEN,
         AGENT_TOKENS,
+        HANDOFF_WEBHOOK_URL,
+        HANDOFF_WEBHOOK_SECRET,
         FULFILLMENT_URL,
         ALLOWED_ORIGINS,
         USER_RATE_PER_MINUTE,
@@ -62,6 +68,10 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Human agents: (name, bearer token) for the agent endpoints; none: they are closed.
     pub agents: Vec<(String, String)>,
+    /// An external help desk told of each handoff (see [`crate::handoff`]).
+    pub handoff_webhook_url: Option<String>,
+    /// The key that signs what the help desk is sent; unsigned without one.
+    pub handoff_webhook_secret: Option<String>,
     /// Replaces the URL of every agent webhook whose URL is [`BUILTIN_DEMO_ORDERS`].
     pub fulfillment_url: Option<String>,
     /// Origins allowed to call from a browser; `["*"]` allows any.
@@ -92,6 +102,8 @@ impl Config {
             identity_secret: None,
             admin_token: None,
             agents: Vec::new(),
+            handoff_webhook_url: None,
+            handoff_webhook_secret: None,
             fulfillment_url: fulfillment_url.filter(|u| !u.trim().is_empty()),
             allowed_origins: vec!["*".into()],
             user_rate_per_minute: 30,
@@ -120,6 +132,15 @@ impl Config {
         match name {
             bindings::IDENTITY_SECRET if !value.is_empty() => self.identity_secret = Some(value.as_bytes().to_vec()),
             bindings::ADMIN_TOKEN if !value.is_empty() => self.admin_token = Some(value.to_owned()),
+            bindings::HANDOFF_WEBHOOK_URL if !value.is_empty() => {
+                if !(value.starts_with("https://") || value.starts_with("http://")) {
+                    return Err(format!("{name} must be an http(s) URL, not '{value}'"));
+                }
+                self.handoff_webhook_url = Some(value.to_owned());
+            }
+            bindings::HANDOFF_WEBHOOK_SECRET if !value.is_empty() => {
+                self.handoff_webhook_secret = Some(value.to_owned());
+            }
             bindings::AGENT_TOKENS => {
                 self.agents = value
                     .split(',')

@@ -381,6 +381,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         exchange.status = context.status;
         if handoff && !outcome.ended {
             self.post_to_desk(user, &context, &history).await;
+            self.notify_help_desk(user, &context, &history).await;
         }
         self.record(&events).await;
         self.log(serde_json::json!({

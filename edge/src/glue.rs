@@ -71,6 +71,8 @@ fn config(env: &Env, agent: &Agent) -> Option<Config> {
         bindings::IDENTITY_SECRET,
         bindings::ADMIN_TOKEN,
         bindings::AGENT_TOKENS,
+        bindings::HANDOFF_WEBHOOK_URL,
+        bindings::HANDOFF_WEBHOOK_SECRET,
         bindings::ALLOWED_ORIGINS,
         bindings::USER_RATE_PER_MINUTE,
         bindings::IP_RATE_PER_MINUTE,

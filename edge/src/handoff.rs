@@ -9,6 +9,11 @@
 //!   last channel), and resolves it (the next customer message starts a new session with the
 //!   bot) or hands it back to the bot.
 //!
+//! An external help desk may be told too: with `HANDOFF_WEBHOOK_URL` set, each handoff POSTs
+//! the desk entry and the transcript ([`HelpDeskNotice`]) there, signed with
+//! `HANDOFF_WEBHOOK_SECRET` (`X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body>`).
+//! A failure is logged; the handoff stands.
+//!
 //! The desk: the hub object keeps one [`DeskEntry`] per conversation waiting for or with a
 //! human, written by the user's object whenever the conversation changes, so the console
 //! lists the queue with one call. The user's context stays the truth; the entry is a summary.
@@ -18,7 +23,8 @@ use crate::context::{Handoff, Status, UserContext};
 use crate::conversation::{Edge, Exchange, NOT_STORED, Said, check_text};
 use crate::error::ApiError;
 use crate::ids::{ConversationId, UserId};
-use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
+use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient, HttpRequest};
+use serde::Serialize;
 use switchboard_dialog::dialog::{HandoffReason, Reply};
 use switchboard_dialog::protocol::{AgentConversation, DeskEntry, Message, Role};
 
@@ -32,7 +38,54 @@ pub fn reason_name(reason: &HandoffReason) -> &'static str {
     }
 }
 
+/// What an external help desk is sent on a handoff.
+#[derive(Debug, Serialize)]
+pub struct HelpDeskNotice<'a> {
+    /// Always `handoff`.
+    pub event: &'static str,
+    /// The conversation as the console shows it.
+    pub conversation: &'a DeskEntry,
+    /// Its messages so far, oldest first (as stored: redacted values and unstored text stay out).
+    pub transcript: &'a [Message],
+}
+
+/// The signature header of a help desk notice: `sha256=` and the hex HMAC-SHA256 of the body.
+pub fn sign(secret: &str, body: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body.as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
 impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H, C, A> {
+    /// Tells the external help desk, when one is configured, that a conversation was handed off.
+    pub(crate) async fn notify_help_desk(&self, user: &UserId, context: &UserContext, history: &[Message]) {
+        let Some(url) = &self.config.handoff_webhook_url else { return };
+        let entry = self.desk_entry(user, context, history);
+        let body =
+            serde_json::to_string(&HelpDeskNotice { event: "handoff", conversation: &entry, transcript: history })
+                .expect("notices serialise");
+        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        if let Some(secret) = &self.config.handoff_webhook_secret {
+            headers.push(("X-Switchboard-Signature".to_owned(), sign(secret, &body)));
+        }
+        let request = HttpRequest {
+            method: "POST",
+            url: url.clone(),
+            headers,
+            body: Some(body),
+            timeout_ms: 5_000,
+            max_body: 64 * 1024,
+        };
+        let failure = match self.http.send(request).await {
+            Ok(response) if (200..300).contains(&response.status) => return,
+            Ok(response) => format!("status {}", response.status),
+            Err(e) => e.to_string(),
+        };
+        self.log(serde_json::json!({ "event": "help_desk_failed", "detail": failure }));
+    }
+
     /// A customer's turn while humans have the conversation: the message is stored (as the
     /// channel's privacy policy allows) and waits for them; the bot says nothing.
     pub(crate) async fn hold_for_humans(

@@ -145,3 +145,56 @@ fn agent_tokens_are_name_token_pairs() {
     assert_eq!(config.agents.len(), 2);
     assert!(config.set("AGENT_TOKENS", "Ann:short").unwrap_err().contains("16 characters"));
 }
+
+#[test]
+fn an_external_help_desk_is_sent_the_transcript_signed() {
+    use switchboard_edge::handoff::sign;
+    use switchboard_edge::ports::{HttpError, HttpResponse};
+    let mut config = Config::for_tests();
+    config.set("HANDOFF_WEBHOOK_URL", "https://desk.example/hooks/switchboard").unwrap();
+    config.set("HANDOFF_WEBHOOK_SECRET", "desk-secret").unwrap();
+    let answers: [Result<HttpResponse, HttpError>; 2] =
+        [Ok(HttpResponse { status: 202, body: Vec::new() }), Ok(HttpResponse { status: 500, body: Vec::new() })];
+    let edge = edge_with(config, ScriptedHttp::new(answers));
+    let (session, _) = open(&edge, Some("visitor-handoff-3"));
+    say(&edge, &session, "Where is my order?");
+    say(&edge, &session, "I want to speak to a person");
+    {
+        let sent = edge.http.sent.borrow();
+        assert_eq!(sent.len(), 1);
+        let request = &sent[0];
+        assert_eq!(request.url, "https://desk.example/hooks/switchboard");
+        let body = request.body.as_deref().unwrap();
+        let signature = request.headers.iter().find(|(k, _)| k == "X-Switchboard-Signature").map(|(_, v)| v.as_str());
+        assert_eq!(signature, Some(sign("desk-secret", body).as_str()));
+        assert!(sign("desk-secret", body).starts_with("sha256=") && sign("other", body) != sign("desk-secret", body));
+        let notice: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            (&notice["event"], &notice["conversation"]["conversation_id"], &notice["conversation"]["reason"]),
+            (&json!("handoff"), &json!(session.id), &json!("requested"))
+        );
+        let transcript: Vec<&str> =
+            notice["transcript"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        assert_eq!(
+            transcript[1..],
+            [
+                "Where is my order?",
+                "Can you provide your order number?",
+                "I want to speak to a person",
+                "I'm connecting you with a member of our team. They'll reply here as soon as they can."
+            ]
+        );
+    }
+
+    // A help desk that fails is logged; the handoff stands.
+    let (second, _) = open(&edge, Some("visitor-handoff-4"));
+    let request =
+        ApiRequest::post(&second.path("messages"), r#"{"text":"Can I talk to an agent"}"#).bearer(&second.token);
+    let response = futures_executor::block_on(switchboard_edge::api::handle(&edge, request));
+    let json: Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!((response.status, &json["status"]), (200, &json!("waiting")));
+    let failed: Vec<&String> = response.logs.iter().filter(|l| l.contains("help_desk_failed")).collect();
+    assert_eq!(failed.len(), 1, "{:?}", response.logs);
+    assert!(failed[0].contains("status 500") && !failed[0].contains("agent"), "no message text in logs: {}", failed[0]);
+    assert_eq!(queue(&edge).len(), 2);
+}
