@@ -19,6 +19,8 @@ pub mod bindings {
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
     /// Human agents' credentials for the agent console: `name:token` pairs, comma-separated.
     pub const AGENT_TOKENS: &str = "AGENT_TOKENS";
+    /// Minutes a handed-off conversation waits for an agent before the bot takes it back.
+    pub const HANDOFF_TIMEOUT_MINUTES: &str = "HANDOFF_TIMEOUT_MINUTES";
     /// Optional: an external help desk's URL, POSTed the transcript and context on each handoff.
     pub const HANDOFF_WEBHOOK_URL: &str = "HANDOFF_WEBHOOK_URL";
     /// The key that signs those POSTs (`X-Switchboard-Signature: sha256=<hex HMAC of the body>`).
@@ -36,7 +38,7 @@ pub mod bindings {
 
     /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
     /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
-    pub const RESERVED: [&str; 14] = [
+    pub const RESERVED: [&str; 15] = [
         CONTEXT,
         USERS,
         ANALYTICS,
@@ -44,6 +46,7 @@ pub mod bindings {
         IDENTITY_SECRET,
         ADMIN_TOKEN,
         AGENT_TOKENS,
+        HANDOFF_TIMEOUT_MINUTES,
         HANDOFF_WEBHOOK_URL,
         HANDOFF_WEBHOOK_SECRET,
         FULFILLMENT_URL,
@@ -68,6 +71,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Human agents: (name, bearer token) for the agent endpoints; none: they are closed.
     pub agents: Vec<(String, String)>,
+    /// Minutes a handoff waits unclaimed before the bot takes the conversation back.
+    pub handoff_timeout_minutes: u32,
     /// An external help desk told of each handoff (see [`crate::handoff`]).
     pub handoff_webhook_url: Option<String>,
     /// The key that signs what the help desk is sent; unsigned without one.
@@ -102,6 +107,7 @@ impl Config {
             identity_secret: None,
             admin_token: None,
             agents: Vec::new(),
+            handoff_timeout_minutes: 60,
             handoff_webhook_url: None,
             handoff_webhook_secret: None,
             fulfillment_url: fulfillment_url.filter(|u| !u.trim().is_empty()),
@@ -157,6 +163,7 @@ impl Config {
                 self.allowed_origins = value.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).collect();
             }
             bindings::USER_RATE_PER_MINUTE => self.user_rate_per_minute = number(value)?,
+            bindings::HANDOFF_TIMEOUT_MINUTES => self.handoff_timeout_minutes = number(value)?,
             bindings::IP_RATE_PER_MINUTE => self.ip_rate_per_minute = number(value)?,
             bindings::CONTEXT_TTL => {
                 for pair in value.split(',').filter(|p| !p.trim().is_empty()) {

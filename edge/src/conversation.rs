@@ -315,6 +315,13 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             events.push(Event::ConversationStarted { day: day(started_ms), channel: channel.into() });
         }
         context.channel = channel.into();
+        if context.status == Status::Waiting && handoff::unclaimed_too_long(&context, &self.config, started_ms) {
+            // Nobody took it in time: the bot has the conversation again.
+            context.status = Status::Bot;
+            context.handoff = Handoff::default();
+            self.post_to_desk(user, &context, &history).await;
+            self.log(serde_json::json!({ "event": "handoff_expired", "conversation": context.conversation_id }));
+        }
         if context.status.with_humans() {
             // Humans have it: the bot stays silent and the message waits for them.
             return self.hold_for_humans(user, context, history, channel, said).await;
@@ -358,7 +365,9 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         if let Some(m) = &matched {
             context.last_intent = Some(m.intent.clone());
         }
-        if let Some(reason) = outcome.handoffs.first() {
+        // Without agents (no `AGENT_TOKENS`) nobody could take over: the bot carries on, and
+        // the handoff is still counted, logged and sent to a help desk webhook.
+        if let Some(reason) = outcome.handoffs.first().filter(|_| !self.config.agents.is_empty()) {
             context.status = Status::Waiting;
             context.handoff = Handoff { agent: None, reason: Some(handoff::reason_name(reason).into()), since_ms: now };
         }
@@ -481,7 +490,9 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         let now = self.clock.now_ms();
         let event = self.resolve_context(&mut context, now);
         context.updated_ms = now;
+        context.handoff = Handoff::default();
         self.save(&user, &context, &history).await?;
+        self.post_to_desk(&user, &context, &history).await;
         self.record(&[event]).await;
         Ok(())
     }

@@ -71,6 +71,7 @@ fn config(env: &Env, agent: &Agent) -> Option<Config> {
         bindings::IDENTITY_SECRET,
         bindings::ADMIN_TOKEN,
         bindings::AGENT_TOKENS,
+        bindings::HANDOFF_TIMEOUT_MINUTES,
         bindings::HANDOFF_WEBHOOK_URL,
         bindings::HANDOFF_WEBHOOK_SECRET,
         bindings::ALLOWED_ORIGINS,

@@ -28,6 +28,12 @@ use serde::Serialize;
 use switchboard_dialog::dialog::{HandoffReason, Reply};
 use switchboard_dialog::protocol::{AgentConversation, DeskEntry, Message, Role};
 
+/// Whether a conversation has waited for an agent longer than `HANDOFF_TIMEOUT_MINUTES`.
+pub fn unclaimed_too_long(context: &UserContext, config: &crate::Config, now_ms: u64) -> bool {
+    context.handoff.agent.is_none()
+        && now_ms.saturating_sub(context.handoff.since_ms) > u64::from(config.handoff_timeout_minutes) * 60_000
+}
+
 /// The name of a handoff's reason, as the console shows it.
 pub fn reason_name(reason: &HandoffReason) -> &'static str {
     match reason {
@@ -159,8 +165,13 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
         let gone = || ApiError::NotFound(format!("conversation '{conversation}' is not waiting for or with a human"));
         let user = self.desk_user(conversation).await?;
         let (user, context) = self.load_context(&user).await?;
-        let context =
-            context.filter(|c| c.conversation_id == conversation && c.status.with_humans()).ok_or_else(gone)?;
+        let Some(context) = context.filter(|c| c.conversation_id == conversation && c.status.with_humans()) else {
+            // Its entry outlived it (expired context, a lost update): the desk forgets it.
+            if let Err(e) = self.analytics.desk_remove(conversation).await {
+                self.log(serde_json::json!({ "event": "desk_failed", "detail": e.to_string() }));
+            }
+            return Err(gone());
+        };
         let id = ConversationId::parse(conversation).ok_or_else(gone)?;
         let history = self.load_history(&id).await?;
         Ok((user, context, history))

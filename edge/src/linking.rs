@@ -76,8 +76,11 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
             }
         }
         let (_, mut merged) = self.load_context(&survivor).await?;
+        // Conversations of the absorbed users leave the desk; the survivor's is posted below.
+        let mut left_desk: Vec<String> = Vec::new();
         for other in &absorbed {
             if let (_, Some(context)) = self.load_context(other).await? {
+                left_desk.push(context.conversation_id.clone());
                 match merged.as_mut() {
                     Some(m) => m.merge(context),
                     None => merged = Some(context),
@@ -117,6 +120,12 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
             .ok_or_else(|| ApiError::Corrupt(format!("conversation id in ctx:{survivor}")))?;
         let history = self.load_history(&conversation).await?;
         self.save(&survivor, &merged, &history).await?;
+        for id in left_desk.iter().filter(|id| **id != merged.conversation_id) {
+            if let Err(e) = self.analytics.desk_remove(id).await {
+                self.log(serde_json::json!({ "event": "desk_failed", "detail": e.to_string() }));
+            }
+        }
+        self.post_to_desk(&survivor, &merged, &history).await;
         self.log(serde_json::json!({ "event": "identified", "user": survivor.as_str(), "merged": absorbed.len() }));
         let (created, _) = self.open_for(survivor, Some(merged), WEB, None).await?;
         Ok(created)

@@ -19,6 +19,8 @@ use switchboard_edge::ports::HttpRequest;
 const APP_SECRET: &str = "meta-app-secret";
 const TWILIO_TOKEN: &str = "twilio-auth-token";
 const VOICE_URL: &str = "https://bot.example/channels/twilio/voice";
+/// The Graph API version the relays call by default.
+const GRAPH_VERSION: &str = "v21.0";
 
 fn config() -> Config {
     let mut config = Config::for_tests();
@@ -395,12 +397,13 @@ fn a_whatsapp_customer_handed_off_gets_the_agents_reply_on_whatsapp() {
     assert_eq!(status, 200);
     let sent = edge.http.sent.borrow();
     assert_eq!(sent.len(), 1, "one message to the Graph API: {sent:?}");
-    assert_eq!(sent[0].url, format!("http://graph.test/{}/PNID/messages", graph_version(&sent[0].url)));
+    assert_eq!(sent[0].url, format!("http://graph.test/{GRAPH_VERSION}/PNID/messages"));
     let body: Value = serde_json::from_str(sent[0].body.as_deref().unwrap()).unwrap();
     assert_eq!((&body["to"], &body["text"]["body"]), (&json!("+15551230007"), &json!("Hi, Alice here.")), "{body}");
-}
+    drop(sent);
 
-/// The Graph API version in a request URL (`http://graph.test/<version>/…`).
-fn graph_version(url: &str) -> &str {
-    url.trim_start_matches("http://graph.test/").split('/').next().unwrap()
+    // Calling in while a human has the conversation reaches a person rather than dead air.
+    let ring = [("CallSid", "CA9"), ("From", "+15551230007"), ("To", "+15550009999"), ("CallStatus", "in-progress")];
+    let rung = deliver(&edge, &seen, voice("", &ring));
+    assert!(rung.response.body.ends_with("<Dial>+15550001234</Dial></Response>"), "{}", rung.response.body);
 }

@@ -167,7 +167,11 @@ fn an_external_help_desk_is_sent_the_transcript_signed() {
         let body = request.body.as_deref().unwrap();
         let signature = request.headers.iter().find(|(k, _)| k == "X-Switchboard-Signature").map(|(_, v)| v.as_str());
         assert_eq!(signature, Some(sign("desk-secret", body).as_str()));
-        assert!(sign("desk-secret", body).starts_with("sha256=") && sign("other", body) != sign("desk-secret", body));
+        // A published HMAC-SHA256 vector.
+        assert_eq!(
+            sign("secret", "Message"),
+            "sha256=aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597"
+        );
         let notice: Value = serde_json::from_str(body).unwrap();
         assert_eq!(
             (&notice["event"], &notice["conversation"]["conversation_id"], &notice["conversation"]["reason"]),
@@ -197,4 +201,37 @@ fn an_external_help_desk_is_sent_the_transcript_signed() {
     assert_eq!(failed.len(), 1, "{:?}", response.logs);
     assert!(failed[0].contains("status 500") && !failed[0].contains("agent"), "no message text in logs: {}", failed[0]);
     assert_eq!(queue(&edge).len(), 2);
+}
+
+#[test]
+fn without_agents_or_past_the_timeout_the_bot_keeps_the_conversation() {
+    // No AGENT_TOKENS: nobody could take over, so the bot answers on.
+    let mut config = Config::for_tests();
+    config.agents.clear();
+    let edge = edge_with(config, ScriptedHttp::default());
+    let (session, _) = open(&edge, Some("visitor-handoff-5"));
+    let handed = say(&edge, &session, "I want to speak to a person");
+    assert_eq!(handed["status"], "bot");
+    assert_eq!(texts(&say(&edge, &session, "Where is my order?")), ["Can you provide your order number?"]);
+
+    // A handoff nobody claims within HANDOFF_TIMEOUT_MINUTES goes back to the bot.
+    let mut config = Config::for_tests();
+    config.set("HANDOFF_TIMEOUT_MINUTES", "0").unwrap();
+    let edge = edge_with(config, ScriptedHttp::default());
+    let (session, _) = open(&edge, Some("visitor-handoff-6"));
+    assert_eq!(say(&edge, &session, "I want to speak to a person")["status"], "waiting");
+    assert_eq!(queue(&edge).len(), 1);
+    let back = say(&edge, &session, "Where is my order?");
+    assert_eq!((texts(&back), &back["status"]), (vec!["Can you provide your order number?".to_owned()], &json!("bot")));
+    assert!(queue(&edge).is_empty(), "off the desk");
+}
+
+#[test]
+fn ending_a_waiting_conversation_takes_it_off_the_desk() {
+    let edge = edge();
+    let (session, _) = open(&edge, Some("visitor-handoff-7"));
+    say(&edge, &session, "I want to speak to a person");
+    assert_eq!(queue(&edge).len(), 1);
+    assert_eq!(call(&edge, ApiRequest::post(&session.path("end"), "").bearer(&session.token)).0, 204);
+    assert!(queue(&edge).is_empty());
 }

@@ -108,7 +108,8 @@ impl Relay for Voice {
             exchange.messages.iter().map(spoken).filter(|t| !t.is_empty()).map(|t| self.say(&t)).collect();
         let next = event.call_turn.unwrap_or(0) + 1;
         let action = format!("{ROUTE}?turn={next}");
-        let body = if exchange.handoff {
+        // Handed off now, or humans have the conversation already: a person, not dead air.
+        let body = if exchange.handoff || exchange.status.with_humans() {
             match &self.settings.twilio_handoff_number {
                 Some(number) => format!("{said}<Dial>{}</Dial>", xml_escape(number)),
                 None => format!("{said}<Hangup/>"),
