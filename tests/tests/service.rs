@@ -6,6 +6,9 @@ use switchboard_e2e::http::{call, get, post};
 use switchboard_e2e::stack::{ADMIN_TOKEN, IDENTITY_SECRET, Stack};
 use switchboard_edge::identity::{sign_jwt, user_hash};
 
+/// Eight ways to start a message, so that eight concurrent ones can be told apart.
+const GREETINGS: [&str; 8] = ["Hi", "Hello", "Hey", "Please", "So", "Quick question", "Excuse me", "Good morning"];
+
 struct Conversation {
     id: String,
     token: String,
@@ -87,12 +90,14 @@ async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     }
 
     // Eight messages at once from one user: every one is answered and kept, in some order.
+    // (Each asks about Ann's order, so none counts toward the repeated no-match handoff.)
     let before = history(&stack, &phone).await.len();
     let mut sends = tokio::task::JoinSet::new();
     for i in 0..8 {
         let (url, token) = (phone.url(&stack, "messages"), phone.token.clone());
         sends.spawn(async move {
-            post(&url, &json!({"text": format!("hello number {i}")}).to_string(), Some(&token)).await
+            post(&url, &json!({"text": format!("{}, where is order 123456?", GREETINGS[i])}).to_string(), Some(&token))
+                .await
         });
     }
     while let Some(result) = sends.join_next().await {
@@ -102,7 +107,7 @@ async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     let after = history(&stack, &phone).await;
     assert_eq!(after.len(), before + 16, "every message and every reply is in the history");
     for i in 0..8 {
-        let text = format!("hello number {i}");
+        let text = format!("{}, where is order 123456?", GREETINGS[i]);
         assert_eq!(after.iter().filter(|m| m["text"] == text.as_str()).count(), 1, "{text}");
     }
 

@@ -284,8 +284,18 @@ fn image(parent: &Element, src: &str, alt: &str, class: &str) {
     let _ = img.set_attribute("loading", "lazy");
 }
 
-/// `<time datetime="…">` with the hour and minute in the visitor's language.
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `Intl.getCanonicalLocales`, which throws on a malformed tag.
+    #[wasm_bindgen(js_namespace = Intl, js_name = getCanonicalLocales, catch)]
+    fn canonical_locales(locale: &str) -> Result<js_sys::Array, JsValue>;
+}
+
+/// `<time datetime="…">` with the hour and minute in the visitor's language. A malformed
+/// locale (`de_DE`, which `toLocaleTimeString` would throw on) is mended or replaced by `en`.
 fn time(parent: &Element, ms: f64, locale: &str) {
+    let locale = canonical_locales(&locale.replace('_', "-")).ok().and_then(|l| l.get(0).as_string());
+    let locale = locale.as_deref().unwrap_or("en");
     let date = js_sys::Date::new(&JsValue::from_f64(ms));
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());

@@ -109,6 +109,19 @@ pub fn ChatPanel(
         }
     };
 
+    // Appends the messages not shown yet (the user's own are, under local ids) and announces them.
+    let absorb = move |list: Vec<Message>| {
+        let fresh: Vec<Message> = messages.with_untracked(|shown| {
+            list.into_iter().filter(|m| m.role != Role::User && !shown.iter().any(|s| s.id == m.id)).collect()
+        });
+        if !fresh.is_empty() {
+            messages.update(|m| m.extend(fresh.iter().cloned()));
+            announce(&fresh);
+        }
+    };
+    // Whether `id` is still the open conversation (a reply may outlive a shutdown or identify).
+    let current = move |id: &str| conversation.with_untracked(|c| c.as_ref().is_some_and(|(c, _)| c == id));
+
     // Sends the oldest queued message; on success the next one follows.
     let flush = StoredValue::new_local(None::<Callback<()>>);
     let connect = {
@@ -124,6 +137,7 @@ pub fn ChatPanel(
                         // was open stay below its history and go out now.
                         let queued: Vec<Message> =
                             messages.with_untracked(|m| m.iter().filter(|m| is_unsent(&m.id)).cloned().collect());
+                        cursor.set_value(0);
                         seen(&created.messages);
                         track(created.status, false);
                         messages.set(created.messages.into_iter().chain(queued).collect());
@@ -149,22 +163,29 @@ pub fn ChatPanel(
             let client = client.clone();
             spawn_local(async move {
                 match client.send(&id, &token, &next.text, next.payload.clone()).await {
-                    Ok(reply) => {
+                    Ok(reply) if current(&id) => {
                         queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
                         messages.update(|m| {
                             if let Some(local) = m.iter_mut().find(|m| m.id == next.local_id) {
                                 local.id = [&next.local_id, "-sent"].concat();
                             }
-                            m.extend(reply.messages.iter().cloned());
                         });
-                        announce(&reply.messages);
+                        if handling.get_value().with_humans() && !reply.status.with_humans() {
+                            // The humans just handed back: what they wrote since the last poll
+                            // comes first.
+                            if let Ok(missed) = client.poll(&id, &token, cursor.get_value()).await {
+                                absorb(missed.messages);
+                            }
+                        }
                         seen(&reply.messages);
+                        absorb(reply.messages);
                         status.set(Status::Ready);
                         track(reply.status, true);
                         if let Some(again) = flush.get_value() {
                             again.run(());
                         }
                     }
+                    Ok(_) => {}
                     Err(ApiError::Network(_)) => status.set(Status::Offline),
                     Err(e) => {
                         queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
@@ -192,26 +213,26 @@ pub fn ChatPanel(
         let client = client.clone();
         move || {
             let Some((id, token)) = conversation.get_untracked() else { return };
-            if !handling.get_value().with_humans() || in_flight.get_value() || status.get_untracked() == Status::Offline
-            {
+            let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+            let idle = !handling.get_value().with_humans() || in_flight.get_value();
+            if idle || hidden || status.get_untracked() == Status::Offline {
                 return;
             }
             in_flight.set_value(true);
             let client = client.clone();
             spawn_local(async move {
-                if let Ok(reply) = client.poll(&id, &token, cursor.get_value()).await {
-                    seen(&reply.messages);
-                    // The user's own messages are shown already (under local ids).
-                    let fresh: Vec<Message> = messages.with_untracked(|shown| {
-                        let new = |m: &&Message| m.role != Role::User && !shown.iter().any(|s| s.id == m.id);
-                        reply.messages.iter().filter(new).cloned().collect()
-                    });
-                    // "An agent joined" comes before what they wrote.
-                    track(reply.status, true);
-                    if !fresh.is_empty() {
-                        messages.update(|m| m.extend(fresh.iter().cloned()));
-                        announce(&fresh);
+                match client.poll(&id, &token, cursor.get_value()).await {
+                    Ok(reply) if current(&id) => {
+                        seen(&reply.messages);
+                        // "An agent joined" comes before what they wrote.
+                        track(reply.status, true);
+                        absorb(reply.messages);
                     }
+                    // The conversation is gone (expired, merged): stop asking.
+                    Err(ApiError::Rejected { status, .. }) if status < 500 => {
+                        handling.set_value(ConversationStatus::Bot);
+                    }
+                    _ => {}
                 }
                 in_flight.set_value(false);
             });
@@ -259,6 +280,7 @@ pub fn ChatPanel(
             spawn_local(async move {
                 match client.identify(&id, &token, &identity).await {
                     Ok(created) => {
+                        cursor.set_value(0);
                         seen(&created.messages);
                         track(created.status, false);
                         messages.set(created.messages);

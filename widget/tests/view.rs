@@ -271,6 +271,14 @@ async fn labels_follow_the_locale() {
     settle().await;
     assert_eq!(send(), "שליחה");
     assert!(i18n::is_rtl("he-IL") && i18n::is_rtl("ar") && !i18n::is_rtl("de"));
+
+    // Tags as sites write them (`de_DE`) or malformed ones still show every message and time.
+    for tag in ["de_DE", "not a locale!"] {
+        view.locale.set(tag);
+        settle().await;
+        assert_eq!(view.texts(".sb-bot .sb-text"), ["Welcome to the shop!"], "{tag}");
+        assert!(view.texts("time").iter().all(|t| t.contains(':')), "{tag}: {:?}", view.texts("time"));
+    }
 }
 
 #[wasm_bindgen_test]
