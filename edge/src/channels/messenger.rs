@@ -15,7 +15,7 @@ use crate::identity::ChannelIdentity;
 use crate::ports::HttpRequest;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_dialog::protocol::Message;
+use switchboard_dialog::protocol::{Message, Role};
 
 /// Longest text message.
 pub const MAX_TEXT: usize = 2000;
@@ -195,14 +195,25 @@ impl Relay for Messenger {
     }
 
     fn render(&self, event: &Event, exchange: &Exchange) -> Rendered {
+        // A human agent's reply may come after Messenger's 24-hour response window: Meta's
+        // `HUMAN_AGENT` tag allows it for 7 days.
+        let envelope = |message: Value| match from_a_human(exchange) {
+            true => json!({ "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT", "message": message }),
+            false => json!({ "messaging_type": "RESPONSE", "message": message }),
+        };
         let sends = exchange
             .messages
             .iter()
             .flat_map(render_message)
-            .map(|message| self.send(event, json!({ "messaging_type": "RESPONSE", "message": message })))
+            .map(|message| self.send(event, envelope(message)))
             .collect();
         Rendered { sends, answer: None }
     }
+}
+
+/// Whether the messages are a human agent's (pushed from the console), not the bot's reply.
+fn from_a_human(exchange: &Exchange) -> bool {
+    exchange.messages.iter().any(|m| m.role == Role::Agent)
 }
 
 /// One agent message as Send API `message` objects: text pieces, then a generic template for
@@ -374,5 +385,19 @@ mod tests {
             serde_json::from_str::<Value>(typing.body.as_deref().unwrap()).unwrap(),
             json!({"sender_action": "typing_on", "recipient": {"id": "PSID"}})
         );
+
+        // A human agent's reply goes out tagged, so it may follow the 24-hour window.
+        let human = Message {
+            id: "m9".into(),
+            role: Role::Agent,
+            text: "Hi, Alice here.".into(),
+            quick_replies: Vec::new(),
+            cards: Vec::new(),
+            ts: 0,
+            author: Some("Alice".into()),
+        };
+        let rendered = relay().render(&event, &Exchange { messages: vec![human], ..Exchange::default() });
+        let body: Value = serde_json::from_str(rendered.sends[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!((&body["messaging_type"], &body["tag"]), (&json!("MESSAGE_TAG"), &json!("HUMAN_AGENT")));
     }
 }
