@@ -3,26 +3,32 @@
 //!
 //! Storage is one [`DailyStats`] per UTC day, folded by [`DailyStats::record`]; the worker keeps
 //! them in a single analytics Durable Object (see ARCHITECTURE.md for why not KV aggregates:
-//! KV allows one write per second per key, a day's counter key would be hot). Definitions:
+//! KV allows one write per second per key, a day's counter key would be hot). [`report`] turns
+//! them into the [`Report`], whose wire types live in `switchboard_dialog::protocol` (the
+//! dashboard reads them too). Definitions:
 //! - intent recognition rate: matched utterances / (matched + unmatched) — answers to a prompt
 //!   ("123456") are neither;
 //! - no-match rate: unmatched utterances / all turns;
 //! - handoff rate: handoffs / conversations started;
 //! - resolution time: from a conversation's start to its end (an `end_session` intent or
-//!   `POST …/end`), median over the period;
+//!   `POST …/end`), median over the period, and its distribution: counts per fixed bin
+//!   ([`RESOLUTION_BINS`]: < 1 min, 1–5 min, 5–15 min, 15–60 min, 1–4 h, ≥ 4 h), per day and
+//!   channel, per day, per channel and for the period;
 //! - helpful ratio: "helpful" votes / all votes, per message and per conversation together.
 //!
-//! Each channel's figures include its own median resolution time and helpful ratio.
+//! Each channel's figures include its own median resolution time, resolution histogram and
+//! helpful ratio, per day and over the period.
 //!
 //! Unmatched utterances are kept for review (the dashboard turns them into training phrases),
 //! with numbers and email addresses masked: analytics holds no personal data.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+pub use switchboard_dialog::protocol::{DayFigures, Figures, RESOLUTION_BINS, Ranked, Report, ResolutionHistogram};
 
 /// Distinct unmatched utterances kept per day; later new ones are dropped, known ones counted.
 const MAX_UNMATCHED_PER_DAY: usize = 500;
-/// Resolution times kept per day for the median.
+/// Resolution times kept per day for the median and the histogram.
 const MAX_RESOLUTIONS_PER_DAY: usize = 5000;
 
 /// Something that happened, for the day's figures.
@@ -193,84 +199,22 @@ impl DailyStats {
     }
 }
 
-/// Figures over a period, overall and per day and channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    /// First day, inclusive.
-    pub from: String,
-    /// Last day, inclusive.
-    pub to: String,
-    /// The whole period.
-    pub total: Figures,
-    /// Each day that had activity, per channel.
-    pub days: Vec<DayFigures>,
-    /// Most matched intents, most first.
-    pub top_intents: Vec<Ranked>,
-    /// Most frequent unmatched utterances (masked), most first.
-    pub top_unmatched: Vec<Ranked>,
-}
-
-/// Rates and counts.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Figures {
-    /// Conversations started.
-    pub conversations: u64,
-    /// User turns.
-    pub turns: u64,
-    /// Handoffs.
-    pub handoffs: u64,
-    /// Conversations resolved.
-    pub resolved: u64,
-    /// matched / (matched + unmatched); `null` without such turns.
-    pub intent_recognition_rate: Option<f64>,
-    /// unmatched / turns.
-    pub no_match_rate: Option<f64>,
-    /// handoffs / conversations.
-    pub handoff_rate: Option<f64>,
-    /// Median time to resolution (ms).
-    pub median_resolution_ms: Option<u64>,
-    /// helpful / votes.
-    pub helpful_ratio: Option<f64>,
-    /// Votes cast.
-    pub feedback: u64,
-}
-
-/// One day's figures, overall and per channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DayFigures {
-    /// `YYYY-MM-DD`.
-    pub day: String,
-    /// All channels.
-    pub total: Figures,
-    /// Per channel.
-    pub channels: BTreeMap<String, Figures>,
-    /// Resolution times of the day (ms), for a distribution chart.
-    pub resolutions_ms: Vec<u64>,
-}
-
-/// A name or utterance and its count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ranked {
-    /// The intent name or masked utterance.
-    pub text: String,
-    /// How often.
-    pub count: u64,
-}
-
 fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| (num as f64 / den as f64 * 10_000.0).round() / 10_000.0)
 }
 
-fn median(values: &mut [u64]) -> Option<u64> {
-    values.sort_unstable();
-    match values.len() {
+fn median(sorted: &[u64]) -> Option<u64> {
+    match sorted.len() {
         0 => None,
-        n if n % 2 == 1 => Some(values[n / 2]),
-        n => Some((values[n / 2 - 1] + values[n / 2]) / 2),
+        n if n % 2 == 1 => Some(sorted[n / 2]),
+        n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
     }
 }
 
-fn figures(counts: &Counts, resolutions: &mut [u64], helpful: u64, unhelpful: u64) -> Figures {
+/// Taken by value: a period's counts hold all its resolution times, sorted here in place.
+fn figures(mut counts: Counts) -> Figures {
+    counts.resolutions_ms.sort_unstable();
+    let (times, helpful, unhelpful) = (&counts.resolutions_ms, counts.helpful, counts.unhelpful);
     Figures {
         conversations: counts.conversations,
         turns: counts.turns,
@@ -279,7 +223,8 @@ fn figures(counts: &Counts, resolutions: &mut [u64], helpful: u64, unhelpful: u6
         intent_recognition_rate: ratio(counts.matched, counts.matched + counts.no_match),
         no_match_rate: ratio(counts.no_match, counts.turns),
         handoff_rate: ratio(counts.handoffs, counts.conversations),
-        median_resolution_ms: median(resolutions),
+        median_resolution_ms: median(times),
+        resolution_histogram: ResolutionHistogram::of(times),
         helpful_ratio: ratio(helpful, helpful + unhelpful),
         feedback: helpful + unhelpful,
     }
@@ -293,6 +238,22 @@ fn add(into: &mut Counts, c: &Counts) {
     into.handoffs += c.handoffs;
     into.resolved += c.resolved;
     into.turn_ms_total += c.turn_ms_total;
+    into.helpful += c.helpful;
+    into.unhelpful += c.unhelpful;
+    into.resolutions_ms.extend(&c.resolutions_ms);
+}
+
+/// A day's counts over all its channels. Votes and resolution times come from the day's own
+/// lists, which also hold votes without a channel and times stored before channels kept theirs.
+fn day_total(day: &DailyStats) -> Counts {
+    let mut total = Counts::default();
+    for c in day.channels.values() {
+        add(&mut total, c);
+    }
+    total.helpful = day.helpful;
+    total.unhelpful = day.unhelpful;
+    total.resolutions_ms = day.resolutions_ms.clone();
+    total
 }
 
 fn top(counts: BTreeMap<String, u64>, n: usize) -> Vec<Ranked> {
@@ -302,49 +263,42 @@ fn top(counts: BTreeMap<String, u64>, n: usize) -> Vec<Ranked> {
     ranked
 }
 
-impl Report {
-    /// The report for `from..=to` from the days stored for it.
-    pub fn build(from: &str, to: &str, days: &[DailyStats]) -> Report {
-        let mut total = Counts::default();
-        let mut resolutions = Vec::new();
-        let (mut helpful, mut unhelpful) = (0, 0);
-        let mut intents = BTreeMap::new();
-        let mut unmatched = BTreeMap::new();
-        let mut per_day = Vec::new();
-        for day in days.iter().filter(|d| d.day.as_str() >= from && d.day.as_str() <= to) {
-            let mut day_total = Counts::default();
-            let mut channels = BTreeMap::new();
-            for (name, c) in &day.channels {
-                add(&mut day_total, c);
-                channels.insert(name.clone(), figures(c, &mut c.resolutions_ms.clone(), c.helpful, c.unhelpful));
-            }
-            add(&mut total, &day_total);
-            resolutions.extend(&day.resolutions_ms);
-            helpful += day.helpful;
-            unhelpful += day.unhelpful;
-            for (k, v) in &day.intents {
-                *intents.entry(k.clone()).or_insert(0) += v;
-            }
-            for (k, v) in &day.unmatched {
-                *unmatched.entry(k.clone()).or_insert(0) += v;
-            }
-            let mut day_resolutions = day.resolutions_ms.clone();
-            per_day.push(DayFigures {
-                day: day.day.clone(),
-                total: figures(&day_total, &mut day_resolutions, day.helpful, day.unhelpful),
-                channels,
-                resolutions_ms: day_resolutions,
-            });
+/// The report for `from..=to` from the days stored for it.
+pub fn report(from: &str, to: &str, days: &[DailyStats]) -> Report {
+    let mut total = Counts::default();
+    let mut channels: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut intents = BTreeMap::new();
+    let mut unmatched = BTreeMap::new();
+    let mut per_day = Vec::new();
+    for day in days.iter().filter(|d| d.day.as_str() >= from && d.day.as_str() <= to) {
+        for (name, c) in &day.channels {
+            add(channels.entry(name.clone()).or_default(), c);
         }
-        per_day.sort_by(|a, b| a.day.cmp(&b.day));
-        Report {
-            from: from.to_owned(),
-            to: to.to_owned(),
-            total: figures(&total, &mut resolutions, helpful, unhelpful),
-            days: per_day,
-            top_intents: top(intents, 10),
-            top_unmatched: top(unmatched, 20),
+        let mut day_total = day_total(day);
+        day_total.resolutions_ms.sort_unstable();
+        add(&mut total, &day_total);
+        for (k, v) in &day.intents {
+            *intents.entry(k.clone()).or_insert(0) += v;
         }
+        for (k, v) in &day.unmatched {
+            *unmatched.entry(k.clone()).or_insert(0) += v;
+        }
+        per_day.push(DayFigures {
+            day: day.day.clone(),
+            resolutions_ms: day_total.resolutions_ms.clone(),
+            total: figures(day_total),
+            channels: day.channels.iter().map(|(name, c)| (name.clone(), figures(c.clone()))).collect(),
+        });
+    }
+    per_day.sort_by(|a, b| a.day.cmp(&b.day));
+    Report {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        total: figures(total),
+        channels: channels.into_iter().map(|(name, c)| (name, figures(c))).collect(),
+        days: per_day,
+        top_intents: top(intents, 10),
+        top_unmatched: top(unmatched, 20),
     }
 }
 
@@ -386,6 +340,18 @@ mod tests {
         }
     }
 
+    fn stored(events: &[Event]) -> Vec<DailyStats> {
+        let mut days: BTreeMap<String, DailyStats> = BTreeMap::new();
+        for e in events {
+            days.entry(e.day().to_owned()).or_insert_with(|| DailyStats::new(e.day())).record(e);
+        }
+        days.into_values().collect()
+    }
+
+    fn resolved(day: &str, channel: &str, resolution_ms: u64) -> Event {
+        Event::Resolved { day: day.into(), channel: channel.into(), resolution_ms }
+    }
+
     #[test]
     fn a_scripted_period_gives_the_expected_figures() {
         let events = [
@@ -403,12 +369,8 @@ mod tests {
             Event::Feedback { day: "2026-11-25".into(), channel: "web".into(), helpful: false, message: false },
             Event::Feedback { day: "2026-11-25".into(), channel: "whatsapp".into(), helpful: true, message: false },
         ];
-        let mut days: BTreeMap<String, DailyStats> = BTreeMap::new();
-        for e in &events {
-            days.entry(e.day().to_owned()).or_insert_with(|| DailyStats::new(e.day())).record(e);
-        }
-        let days: Vec<DailyStats> = days.into_values().collect();
-        let report = Report::build("2026-11-24", "2026-11-25", &days);
+        let days = stored(&events);
+        let report = report("2026-11-24", "2026-11-25", &days);
         let t = &report.total;
         assert_eq!((t.conversations, t.turns, t.handoffs, t.resolved, t.feedback), (3, 5, 1, 2, 3));
         assert_eq!(t.intent_recognition_rate, Some(0.5));
@@ -425,8 +387,68 @@ mod tests {
         assert_eq!((web.helpful_ratio, web.feedback, whatsapp.helpful_ratio), (Some(0.5), 2, Some(1.0)));
         assert_eq!((web.median_resolution_ms, whatsapp.median_resolution_ms), (Some(20_000), None));
         assert_eq!(report.days[0].channels["web"].median_resolution_ms, Some(60_000));
-        let one_day = Report::build("2026-11-25", "2026-11-25", &days);
+        let one_day = super::report("2026-11-25", "2026-11-25", &days);
         assert_eq!(one_day.total.conversations, 2);
+        // The period per channel.
+        let (web, whatsapp) = (&report.channels["web"], &report.channels["whatsapp"]);
+        assert_eq!((web.conversations, web.resolved, web.median_resolution_ms), (2, 2, Some(40_000)));
+        assert_eq!((whatsapp.handoffs, whatsapp.helpful_ratio, whatsapp.median_resolution_ms), (1, Some(1.0), None));
+    }
+
+    #[test]
+    fn resolution_times_are_binned_per_day_and_channel_and_add_up() {
+        let events = [
+            resolved("2026-11-24", "web", 30_000),
+            resolved("2026-11-24", "web", 59_999),
+            resolved("2026-11-24", "web", 60_000),
+            resolved("2026-11-24", "web", 4 * 3_600_000),
+            resolved("2026-11-24", "whatsapp", 300_000),
+            resolved("2026-11-24", "whatsapp", 899_999),
+            resolved("2026-11-25", "web", 900_000),
+            resolved("2026-11-25", "web", 3_600_000),
+            resolved("2026-11-25", "sms", 10_000),
+            Event::ConversationStarted { day: "2026-11-25".into(), channel: "whatsapp".into() },
+            resolved("2026-11-26", "web", 5_000),
+        ];
+        let days = stored(&events);
+        let report = report("2026-11-24", "2026-11-25", &days);
+        let bins = |f: &Figures| f.resolution_histogram.0;
+        let (first, second) = (&report.days[0], &report.days[1]);
+        assert_eq!(bins(&first.channels["web"]), [2, 1, 0, 0, 0, 1]);
+        assert_eq!(bins(&first.channels["whatsapp"]), [0, 0, 2, 0, 0, 0]);
+        assert_eq!(bins(&first.total), [2, 1, 2, 0, 0, 1]);
+        assert_eq!(bins(&second.channels["web"]), [0, 0, 0, 1, 1, 0]);
+        assert_eq!(bins(&second.channels["sms"]), [1, 0, 0, 0, 0, 0]);
+        assert_eq!(bins(&second.channels["whatsapp"]), [0; 6], "active, nothing resolved");
+        assert_eq!(bins(&second.total), [1, 0, 0, 1, 1, 0]);
+        assert_eq!(bins(&report.channels["web"]), [2, 1, 0, 1, 1, 1]);
+        assert_eq!(bins(&report.channels["whatsapp"]), [0, 0, 2, 0, 0, 0]);
+        assert_eq!(bins(&report.channels["sms"]), [1, 0, 0, 0, 0, 0]);
+        assert_eq!(bins(&report.total), [3, 1, 2, 1, 1, 1], "the 26th is outside the period");
+        // Stable bins: channels add up to their day, days to the period, per channel too.
+        let sum = |figures: &mut dyn Iterator<Item = &Figures>| {
+            figures.fold(ResolutionHistogram::default(), |mut sum, f| {
+                sum += f.resolution_histogram;
+                sum
+            })
+        };
+        for day in &report.days {
+            assert_eq!(sum(&mut day.channels.values()), day.total.resolution_histogram, "{}", day.day);
+        }
+        assert_eq!(sum(&mut report.days.iter().map(|d| &d.total)), report.total.resolution_histogram);
+        assert_eq!(sum(&mut report.channels.values()), report.total.resolution_histogram);
+        for (name, channel) in &report.channels {
+            let days = &mut report.days.iter().filter_map(|d| d.channels.get(name));
+            assert_eq!(sum(days), channel.resolution_histogram, "{name}");
+        }
+        assert_eq!(report.total.resolution_histogram.total(), report.total.resolved);
+        // On the wire: an array of the six counts.
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["channels"]["web"]["resolution_histogram"], serde_json::json!([2, 1, 0, 1, 1, 1]));
+        assert_eq!(
+            json["days"][0]["resolutions_ms"],
+            serde_json::json!([30_000, 59_999, 60_000, 300_000, 899_999, 14_400_000])
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! | POST | `/v1/agent/conversations/{id}/release` (agent) | | 204: back to the bot, off the desk |
 //! | POST | `/demo/fulfillment` | CX `WebhookRequest` | CX `WebhookResponse` |
 
-use crate::analytics::Report;
+use crate::analytics;
 use crate::channels;
 use crate::conversation::{Edge, HistoryPage};
 use crate::demo;
@@ -322,7 +322,7 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             }
             let (from, to) = (from.iso(), to.iso());
             let days = edge.analytics.days(&from, &to).await?;
-            Ok(ApiResponse::json(200, &Report::build(&from, &to, &days)))
+            Ok(ApiResponse::json(200, &analytics::report(&from, &to, &days)))
         }
         ("PUT", ["v1", "admin", "agent"]) => {
             admin(edge, request)?;

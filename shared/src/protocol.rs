@@ -1,8 +1,10 @@
-//! The HTTP API's wire types, shared by the edge (which serves them) and the widget (which
-//! calls them), so the two cannot drift apart.
+//! The HTTP API's wire types, shared by the edge (which serves them) and the widget and the
+//! agent console (which call them), so they cannot drift apart.
 
 pub use crate::response::{Card, CardButton, QuickReply};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::AddAssign;
 
 /// `POST /v1/conversations`: start a conversation, or resume the visitor's existing one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,4 +270,150 @@ pub struct AgentConversation {
 pub struct AgentReply {
     /// What the agent wrote.
     pub text: String,
+}
+
+/// `GET /v1/analytics`: figures over a period, overall, per channel, and per day and channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// First day, inclusive.
+    pub from: String,
+    /// Last day, inclusive.
+    pub to: String,
+    /// The whole period.
+    pub total: Figures,
+    /// The whole period per channel (`web`, `whatsapp`, …): every channel active in it.
+    pub channels: BTreeMap<String, Figures>,
+    /// Each day that had activity, oldest first.
+    pub days: Vec<DayFigures>,
+    /// Most matched intents, most first.
+    pub top_intents: Vec<Ranked>,
+    /// Most frequent unmatched utterances (masked), most first.
+    pub top_unmatched: Vec<Ranked>,
+}
+
+/// Rates and counts; a rate is `None` when its denominator is zero.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Figures {
+    /// Conversations started.
+    pub conversations: u64,
+    /// User turns.
+    pub turns: u64,
+    /// Handoffs.
+    pub handoffs: u64,
+    /// Conversations resolved.
+    pub resolved: u64,
+    /// matched / (matched + unmatched).
+    pub intent_recognition_rate: Option<f64>,
+    /// unmatched / turns.
+    pub no_match_rate: Option<f64>,
+    /// handoffs / conversations.
+    pub handoff_rate: Option<f64>,
+    /// Median time to resolution (ms).
+    pub median_resolution_ms: Option<u64>,
+    /// The resolution times the median is taken over, counted per bin.
+    pub resolution_histogram: ResolutionHistogram,
+    /// helpful / votes.
+    pub helpful_ratio: Option<f64>,
+    /// Votes cast.
+    pub feedback: u64,
+}
+
+/// One day's figures, overall and per channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayFigures {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// All channels.
+    pub total: Figures,
+    /// Per channel.
+    pub channels: BTreeMap<String, Figures>,
+    /// The day's resolution times (ms), sorted.
+    pub resolutions_ms: Vec<u64>,
+}
+
+/// An intent name or a masked utterance, and how often it came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranked {
+    /// The intent name or masked utterance.
+    pub text: String,
+    /// How often.
+    pub count: u64,
+}
+
+/// The bins of a [`ResolutionHistogram`]: each bin's lower bound (ms, inclusive) and label. A
+/// bin ends where the next begins; the last is open-ended. Fixed, not fitted to the data, so
+/// that histograms add up: a day's is the sum of its channels', a period's the sum of its days'.
+pub const RESOLUTION_BINS: [(u64, &str); 6] = [
+    (0, "< 1 min"),
+    (60_000, "1–5 min"),
+    (5 * 60_000, "5–15 min"),
+    (15 * 60_000, "15–60 min"),
+    (3_600_000, "1–4 h"),
+    (4 * 3_600_000, "≥ 4 h"),
+];
+
+/// Resolution times counted into [`RESOLUTION_BINS`]; on the wire, the array of the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResolutionHistogram(pub [u64; RESOLUTION_BINS.len()]);
+
+impl ResolutionHistogram {
+    /// The histogram of `times_ms`.
+    pub fn of(times_ms: &[u64]) -> Self {
+        let mut histogram = Self::default();
+        for &ms in times_ms {
+            histogram.0[Self::bin(ms)] += 1;
+        }
+        histogram
+    }
+
+    /// The index of the bin `ms` falls in.
+    pub fn bin(ms: u64) -> usize {
+        RESOLUTION_BINS.iter().rposition(|(from, _)| ms >= *from).unwrap_or(0)
+    }
+
+    /// Each bin's label and count, in order.
+    pub fn bins(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        RESOLUTION_BINS.iter().zip(self.0).map(|((_, label), n)| (*label, n))
+    }
+
+    /// The times counted.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl AddAssign for ResolutionHistogram {
+    fn add_assign(&mut self, other: Self) {
+        for (n, m) in self.0.iter_mut().zip(other.0) {
+            *n += m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_times_fall_into_their_bins() {
+        let times = [0, 59_999, 60_000, 299_999, 300_000, 3_599_999, 3_600_000, 14_399_999, 14_400_000, u64::MAX];
+        let histogram = ResolutionHistogram::of(&times);
+        assert_eq!(histogram.0, [2, 2, 1, 1, 2, 2]);
+        assert_eq!(histogram.total(), times.len() as u64);
+        assert_eq!(histogram.bins().next(), Some(("< 1 min", 2)));
+        assert_eq!(histogram.bins().last(), Some(("≥ 4 h", 2)));
+        assert_eq!(ResolutionHistogram::of(&[]), ResolutionHistogram::default());
+    }
+
+    #[test]
+    fn histograms_add_up_and_travel_as_arrays() {
+        let (a, b) = ([1_000, 90_000], [2_000, 20_000_000]);
+        let mut sum = ResolutionHistogram::of(&a);
+        sum += ResolutionHistogram::of(&b);
+        assert_eq!(sum, ResolutionHistogram::of(&[a, b].concat()));
+        assert_eq!(serde_json::to_string(&sum).unwrap(), "[2,1,0,0,0,1]");
+        assert_eq!(serde_json::from_str::<ResolutionHistogram>("[2,1,0,0,0,1]").unwrap(), sum);
+        assert!(serde_json::from_str::<ResolutionHistogram>("[3,1]").is_err(), "always every bin");
+    }
 }

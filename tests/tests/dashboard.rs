@@ -1,8 +1,9 @@
 //! The analytics dashboard at `/console/dashboard.html` against a scripted set of
 //! conversations on the web and on WhatsApp: every figure it draws (the totals, each bar of
-//! each chart, the resolution time histogram, the top unmatched utterances) is the expected
-//! one, read from the page's DOM; two unmatched utterances become a training-phrase patch,
-//! which `switchboard patch` applies to the demo agent.
+//! each chart, each bin of the resolution time histograms of all channels and of each channel,
+//! for the period and for the day, the top unmatched utterances) is the expected one, read from
+//! the page's DOM; two unmatched utterances become a training-phrase patch, which
+//! `switchboard patch` applies to the demo agent.
 
 use fantoccini::Locator;
 use serde_json::{Value, json};
@@ -99,6 +100,28 @@ fn expected() -> BTreeMap<(&'static str, &'static str), Value> {
     e
 }
 
+/// The resolution time histograms' bins, as labelled on the page (`RESOLUTION_BINS`).
+const BINS: [&str; 6] = ["< 1 min", "1–5 min", "5–15 min", "15–60 min", "1–4 h", "≥ 4 h"];
+
+/// The resolution time histograms of the scripted period (and of its only day), per bin: every
+/// resolution took less than a minute (web: the ended one and the goodbye; WhatsApp: the goodbye).
+const HISTOGRAMS: [(&str, [u64; 6]); 3] =
+    [("all channels", [3, 0, 0, 0, 0, 0]), ("web", [2, 0, 0, 0, 0, 0]), ("whatsapp", [1, 0, 0, 0, 0, 0])];
+
+/// [`HISTOGRAMS`] as drawn: `(series, bin) → count`.
+fn expected_histograms() -> BTreeMap<(String, String), f64> {
+    let bars = HISTOGRAMS.iter().flat_map(|(series, counts)| {
+        BINS.iter().zip(counts).map(|(bin, n)| (((*series).to_owned(), (*bin).to_owned()), *n as f64))
+    });
+    bars.collect()
+}
+
+/// The bars of the resolution time histograms: `(series, bin) → count`.
+fn histograms(drawn: &BTreeMap<(String, String, String), f64>) -> BTreeMap<(String, String), f64> {
+    let bars = drawn.iter().filter(|((chart, _, _), _)| chart == "resolution_distribution");
+    bars.map(|((_, bin, series), n)| ((series.clone(), bin.clone()), *n)).collect()
+}
+
 async fn report(stack: &Stack) -> Value {
     // Analytics is written after each answer: wait until the last turn is in.
     wait_for("the scripted period in the analytics", WAIT, || async {
@@ -157,6 +180,14 @@ async fn the_dashboard_draws_the_figures_of_a_scripted_period() {
         };
         assert_eq!(actual, value, "API {figure} of {channel}: {api}");
     }
+    for (channel, counts) in HISTOGRAMS {
+        let (period, of_day) = match channel {
+            "all channels" => (&api["total"], &api["days"][0]["total"]),
+            channel => (&api["channels"][channel], &api["days"][0]["channels"][channel]),
+        };
+        assert_eq!(period["resolution_histogram"], json!(counts), "API histogram of {channel}: {api}");
+        assert_eq!(of_day["resolution_histogram"], json!(counts), "API histogram of {channel} on {day}: {api}");
+    }
 
     let browser = Browser::start().await;
     sign_in(&browser, &stack).await;
@@ -193,15 +224,18 @@ async fn the_dashboard_draws_the_figures_of_a_scripted_period() {
         let median = api["days"][0]["channels"][channel]["median_resolution_ms"].as_f64().expect("a median");
         assert_eq!(drawn.get(&key).copied(), Some(median), "median resolution of {channel}");
     }
-    // All three resolutions took less than a minute: one full bin, five empty ones.
-    let histogram: Vec<(String, f64)> = drawn
-        .iter()
-        .filter(|((c, _, _), _)| c == "resolution_distribution")
-        .map(|((_, g, _), v)| (g.clone(), *v))
-        .collect();
-    assert_eq!(histogram.len(), 6, "{histogram:?}");
-    assert_eq!(histogram.iter().find(|(g, _)| g == "< 1 min").map(|h| h.1), Some(3.0), "{histogram:?}");
-    assert_eq!(histogram.iter().map(|h| h.1).sum::<f64>(), 3.0, "{histogram:?}");
+    // The resolution time histograms of the period, all channels then each channel: every bin.
+    let facets = browser
+        .eval("return [...document.querySelectorAll('figure[data-chart=resolution_distribution]')].map(f => f.dataset.facet);")
+        .await;
+    assert_eq!(facets, json!(["all channels", "web", "whatsapp"]));
+    assert_eq!(histograms(&drawn), expected_histograms(), "the period's histograms");
+    // The same for the day, chosen in the histograms' day picker.
+    let picker = browser.client.find(Locator::Id("distribution-day")).await.expect("the day picker");
+    picker.select_by_value(&day).await.expect("the scripted day");
+    let shown = format!("[data-day='{day}'] figure[data-chart=resolution_distribution]");
+    wait_for("the day's histograms", WAIT, || async { browser.client.find(Locator::Css(&shown)).await.ok() }).await;
+    assert_eq!(histograms(&bars(&browser).await), expected_histograms(), "the histograms of {day}");
 
     // The top unmatched utterances, masked and counted, most first.
     let unmatched = browser
@@ -268,7 +302,7 @@ async fn screenshot_of_the_dashboard() {
     script(&stack).await;
     report(&stack).await;
     let browser = Browser::start().await;
-    browser.client.set_window_size(1280, 2000).await.expect("a tall window");
+    browser.client.set_window_size(1280, 2700).await.expect("a tall window");
     sign_in(&browser, &stack).await;
     add_to_patch(&browser, 1, "TalkToHuman", Some("purple elephants, put me through to a person")).await;
     wait_for("the patch entry", WAIT, || async { browser.client.find(Locator::Css(".patch-entries li")).await.ok() })

@@ -39,7 +39,8 @@ const UNUSED_CLASSES: &[&str] = &["IntoUnderlyingByteSource", "IntoUnderlyingSin
 /// The standard library is compiled with the widget (`-Zbuild-std`) with panics that abort at
 /// once (`-Cpanic=immediate-abort`) and without source locations: no panic messages, no
 /// formatting code for them, ≈ 11 KB brotli less. These flags are unstable; `RUSTC_BOOTSTRAP`
-/// lets the pinned stable toolchain use them rather than an unpinned nightly. A panic in the
+/// lets the stable toolchain pinned in `rust-toolchain.toml` use them rather than an unpinned
+/// nightly (a new toolchain must be checked against them before the pin moves). A panic in the
 /// widget was already fatal (panic = "abort"); it now leaves no message in the console. The
 /// widget has its own target folder so these flags never meet the worker's build.
 pub fn widget(root: &Path, tools: &Tools) -> Result<()> {

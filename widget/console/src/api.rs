@@ -76,7 +76,7 @@ impl Client {
         self.send("POST", &format!("/v1/agent/conversations/{id}/{action}"), None).await.map(drop)
     }
 
-    /// `GET /v1/analytics?from=&to=` as JSON (read by [`crate::dashboard::report`]).
+    /// `GET /v1/analytics?from=&to=` as JSON (a [`switchboard_dialog::protocol::Report`]).
     pub async fn analytics<T: DeserializeOwned>(&self, from: &str, to: &str) -> Result<T, ApiError> {
         self.call("GET", &format!("/v1/analytics?from={from}&to={to}"), None).await
     }

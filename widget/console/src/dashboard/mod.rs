@@ -1,25 +1,26 @@
 //! The analytics dashboard page (`/console/dashboard.html`), behind the admin token: per day
 //! and channel, the intent recognition, no-match, handoff and helpful rates and the median
-//! resolution time as bar charts, the resolution time distribution as a histogram, and the
-//! top unmatched utterances, each of which can become a training phrase of a chosen intent
-//! in a patch file for `switchboard patch`.
+//! resolution time as bar charts; the resolution time distribution as histograms, one for all
+//! channels and one per channel, for the period or a chosen day; and the top unmatched
+//! utterances, each of which can become a training phrase of a chosen intent in a patch file
+//! for `switchboard patch`. The report is `switchboard_dialog::protocol::Report`, the type the
+//! edge serves.
 
 pub mod chart;
 pub mod histogram;
 pub mod patch;
-pub mod report;
 pub mod svg;
 
 use crate::api::{ApiError, Client};
 use crate::format;
 use crate::session;
 use crate::signin::SignIn;
-use chart::{Grouped, count_max, layout, nice_max};
+use chart::{Grouped, layout, nice_max};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patch::PatchEntry;
-use report::{Figures, Report};
 use svg::BarChart;
+use switchboard_dialog::protocol::{Figures, Report};
 use wasm_bindgen::JsCast;
 
 /// The page.
@@ -119,6 +120,7 @@ fn Dashboard(client: Client, sign_out: Callback<Option<String>>) -> impl IntoVie
             {move || report.get().map(|r| view! {
                 <Totals figures=r.total.clone() />
                 <Charts report=r.clone() />
+                <Distribution report=r.clone() />
                 <Unmatched report=r intents=intents.into() patch=patch />
             })}
             <PatchExport patch=patch />
@@ -167,7 +169,7 @@ fn Totals(figures: Figures) -> impl IntoView {
 
 /// A per-day, per-channel series of one figure.
 fn per_channel(report: &Report, figure: impl Fn(&Figures) -> Option<f64>) -> Grouped {
-    let series = report.channels();
+    let series: Vec<String> = report.channels.keys().cloned().collect();
     let groups = report
         .days
         .iter()
@@ -178,7 +180,7 @@ fn per_channel(report: &Report, figure: impl Fn(&Figures) -> Option<f64>) -> Gro
 
 #[component]
 fn Charts(report: Report) -> impl IntoView {
-    let channels = report.channels();
+    let channels: Vec<String> = report.channels.keys().cloned().collect();
     let pct = |v: f64| format::percent(Some(v));
     let rate_chart = |kind: &'static str, title: &'static str, figure: fn(&Figures) -> Option<f64>| {
         let chart = layout(&per_channel(&report, figure), 1.0, pct);
@@ -187,13 +189,6 @@ fn Charts(report: Report) -> impl IntoView {
     let medians = per_channel(&report, |f| f.median_resolution_ms.map(|ms| ms as f64));
     let longest = medians.groups.iter().flat_map(|g| g.1.iter().flatten()).fold(0.0, |a: f64, b| a.max(*b));
     let medians = layout(&medians, nice_max(longest), |ms| format::duration(ms as u64));
-    let bins = histogram::histogram(&report.resolutions_ms());
-    let most = bins.iter().map(|b| b.1).max().unwrap_or(0) as f64;
-    let distribution = Grouped {
-        series: vec!["all channels".into()],
-        groups: bins.iter().map(|(label, n)| ((*label).to_owned(), vec![Some(*n as f64)])).collect(),
-    };
-    let distribution = layout(&distribution, count_max(most), |n| format!("{n:.0}"));
     view! {
         <section class="charts" aria-labelledby="charts-title">
             <h2 id="charts-title">"Per day and channel"</h2>
@@ -202,8 +197,40 @@ fn Charts(report: Report) -> impl IntoView {
             {rate_chart("handoff_rate", "Handoff rate", |f| f.handoff_rate)}
             {rate_chart("helpful_ratio", "Helpful ratio", |f| f.helpful_ratio)}
             <BarChart kind="median_resolution_ms" title="Median resolution time" chart=medians series=channels.clone() />
-            <BarChart kind="resolution_distribution" title="Resolution time distribution (conversations)"
-                chart=distribution series=vec!["all channels".to_owned()] />
+        </section>
+    }
+}
+
+/// The resolution time distribution: a row of histograms (conversations per bin), all channels
+/// then each channel, for the whole period or the day chosen; the row carries the day shown in
+/// `data-day` (empty: the period).
+#[component]
+fn Distribution(report: Report) -> impl IntoView {
+    let day = RwSignal::new(String::new());
+    let days: Vec<String> = report.days.iter().map(|d| d.day.clone()).collect();
+    let histograms = move || {
+        let chosen = day.get();
+        let row = histogram::multiples(&report, Some(chosen.as_str()).filter(|d| !d.is_empty()));
+        row.into_iter()
+            .map(|m| {
+                let title = if m.name == histogram::ALL_CHANNELS { "All channels".to_owned() } else { m.name.clone() };
+                view! { <BarChart kind="resolution_distribution" facet=m.name title=title chart=m.chart series=Vec::new() /> }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="distribution" aria-labelledby="distribution-title">
+            <h2 id="distribution-title">"Resolution time distribution"</h2>
+            <p class="hint">"Conversations by the time from their start to their resolution; each chart has its own scale."</p>
+            <p>
+                <label for="distribution-day">"Day"</label>
+                " "
+                <select id="distribution-day" on:change=move |ev| day.set(event_target_value(&ev))>
+                    <option value="" selected>"All days of the period"</option>
+                    {days.into_iter().map(|d| view! { <option value=d.clone()>{d.clone()}</option> }).collect_view()}
+                </select>
+            </p>
+            <div class="charts" data-day=move || day.get()>{histograms}</div>
         </section>
     }
 }
