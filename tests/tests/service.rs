@@ -93,12 +93,10 @@ async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     // (Each asks about Ann's order, so none counts toward the repeated no-match handoff.)
     let before = history(&stack, &phone).await.len();
     let mut sends = tokio::task::JoinSet::new();
-    for i in 0..8 {
+    for greeting in GREETINGS {
         let (url, token) = (phone.url(&stack, "messages"), phone.token.clone());
-        sends.spawn(async move {
-            post(&url, &json!({"text": format!("{}, where is order 123456?", GREETINGS[i])}).to_string(), Some(&token))
-                .await
-        });
+        let text = format!("{greeting}, where is order 123456?");
+        sends.spawn(async move { post(&url, &json!({ "text": text }).to_string(), Some(&token)).await });
     }
     while let Some(result) = sends.join_next().await {
         let (status, json) = result.expect("task").expect("send");
@@ -106,8 +104,8 @@ async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     }
     let after = history(&stack, &phone).await;
     assert_eq!(after.len(), before + 16, "every message and every reply is in the history");
-    for i in 0..8 {
-        let text = format!("{}, where is order 123456?", GREETINGS[i]);
+    for greeting in GREETINGS {
+        let text = format!("{greeting}, where is order 123456?");
         assert_eq!(after.iter().filter(|m| m["text"] == text.as_str()).count(), 1, "{text}");
     }
 
