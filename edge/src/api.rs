@@ -170,7 +170,9 @@ where
         // Agents act on a conversation in its user's object; the desk says which user.
         ["v1", "agent", "conversations", id, ..] => {
             agent_name(edge, request).ok()?;
-            return edge.desk_user(id).await.ok().map(|u| u.to_string());
+            let user = edge.desk_user(id).await.ok()?;
+            // The desk may name a user merged into another since: the survivor serialises.
+            return edge.load_context(&user).await.ok().map(|(survivor, _)| survivor.to_string());
         }
         ["v1", "conversations", id, rest] => {
             let (_, user) = edge.authorise(id, request.authorization.as_deref()).ok()?;

@@ -72,6 +72,9 @@ pub struct Edge<'a, S, H, C, A> {
     pub(crate) signer: TokenSigner,
     logs: RefCell<Vec<String>>,
     pub(crate) deployed: RefCell<Option<DeployedAgent>>,
+    /// Runs in the worker, outside any user's object: requests that must be serialised by a
+    /// user's object are refused here (see [`Edge::outside_user_objects`]).
+    pub(crate) outside_user_objects: bool,
 }
 
 /// The result of a user message: the new bot messages.
@@ -120,7 +123,27 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         let signer = TokenSigner::new(config.token_secret.clone());
         let limits = Rc::new(Limits::new(&config));
         let (logs, deployed) = (RefCell::default(), RefCell::default());
-        Self { agent, config, store, http, clock, analytics, limits, signer, logs, deployed }
+        Self {
+            agent,
+            config,
+            store,
+            http,
+            clock,
+            analytics,
+            limits,
+            signer,
+            logs,
+            deployed,
+            outside_user_objects: false,
+        }
+    }
+
+    /// Marks the service as the worker's, which forwards user requests to their objects: an
+    /// agent's request on a conversation that reaches it (its user could not be found) is
+    /// refused rather than run without the user's lock.
+    pub fn outside_user_objects(mut self) -> Self {
+        self.outside_user_objects = true;
+        self
     }
 
     /// The same service counting requests in shared limiters.

@@ -144,7 +144,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let Some(config) = config(&env, &agent) else { return misconfigured() };
     let limits = isolate_limits(&config);
     let analytics = Hub { namespace: env.durable_object(bindings::ANALYTICS)?, deferred: None };
-    let edge = Edge::new(&agent, config, Kv(kv), FetchClient, JsClock, analytics).with_limits(limits);
+    let edge =
+        Edge::new(&agent, config, Kv(kv), FetchClient, JsClock, analytics).with_limits(limits).outside_user_objects();
     if request.path.starts_with("/channels/") {
         return relay(&edge, &env, request).await;
     }

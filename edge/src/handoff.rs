@@ -162,6 +162,11 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
 
     /// The context of a conversation humans have, with its history.
     async fn with_humans(&self, conversation: &str) -> Result<(UserId, UserContext, Vec<Message>), ApiError> {
+        if self.outside_user_objects {
+            // The worker could not tell whose object serialises this (the desk did not
+            // answer): acting here would bypass the user's lock and its parked writes.
+            return Err(ApiError::Store(crate::ports::StoreError("the handoff desk did not answer".into())));
+        }
         let gone = || ApiError::NotFound(format!("conversation '{conversation}' is not waiting for or with a human"));
         let user = self.desk_user(conversation).await?;
         let (user, context) = self.load_context(&user).await?;

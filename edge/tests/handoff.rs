@@ -235,3 +235,17 @@ fn ending_a_waiting_conversation_takes_it_off_the_desk() {
     assert_eq!(call(&edge, ApiRequest::post(&session.path("end"), "").bearer(&session.token)).0, 204);
     assert!(queue(&edge).is_empty());
 }
+
+#[test]
+fn agent_actions_never_run_outside_the_users_object() {
+    // The worker's service (which forwards to users' objects) refuses to act on a conversation
+    // itself: that happens only when the desk could not say whose object it belongs to.
+    let edge = edge();
+    let (session, _) = open(&edge, Some("visitor-handoff-8"));
+    say(&edge, &session, "I want to speak to a person");
+    let worker = switchboard_edge::memory::edge(agent(), Config::for_tests(), ScriptedHttp::default());
+    let worker = worker.outside_user_objects();
+    let path = format!("/v1/agent/conversations/{}/claim", session.id);
+    let (status, json) = agent_call(&worker, ALICE, "POST", &path, None);
+    assert_eq!((status, json["error"]["code"].as_str()), (500, Some("internal")), "{json}");
+}
