@@ -11,6 +11,7 @@
   var base = new URL("widget/", src).href;
   var options = {
     endpoint: data.endpoint || src.origin,
+    agent: data.agent || "",
     title: data.title || "Support",
     avatar: data.avatar || "",
     color: data.color || "",
@@ -140,7 +141,7 @@
       loading = import(base + "switchboard_widget.js")
         .then(function (widget) {
           return widget.default().then(function () {
-            widget.mount(panel, options.endpoint, options.title, options.avatar);
+            widget.mount(panel, options.endpoint, options.agent, options.title, options.avatar);
             mounted = true;
             toWidget("setLocale", options.locale);
             pending.splice(0).forEach(function (c) { toWidget(c[0], c[1]); });
@@ -184,7 +185,7 @@
   var commands = {
     boot: function (settings) {
       settings = settings || {};
-      ["endpoint", "title", "avatar", "color", "position", "locale", "theme"].forEach(function (k) {
+      ["endpoint", "agent", "title", "avatar", "color", "position", "locale", "theme"].forEach(function (k) {
         if (settings[k]) options[k] = String(settings[k]);
       });
       applyOptions();

@@ -257,6 +257,14 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             if create.channel != "web" {
                 return Err(ApiError::BadRequest(format!("unsupported channel '{}'; expected 'web'", create.channel)));
             }
+            if let Some(name) =
+                create.agent.as_deref().map(str::trim).filter(|n| !n.eq_ignore_ascii_case(&edge.agent.name))
+            {
+                return Err(ApiError::NotFound(format!(
+                    "agent '{name}' is not deployed here; this endpoint serves '{}'",
+                    edge.agent.name
+                )));
+            }
             let identity = create.identity.as_ref().filter(|i| i.is_present());
             let Some(claims) = identity else {
                 let (created, new) = edge.open(create.visitor_id.as_deref()).await?;

@@ -139,3 +139,14 @@ fn the_demo_fulfillment_route_speaks_cx() {
     assert_eq!(status, 200);
     assert_eq!(json["fulfillmentResponse"]["messages"][0]["text"]["text"][0], DELIVERY);
 }
+
+#[test]
+fn a_conversation_meant_for_another_agent_is_refused() {
+    let edge = edge();
+    let body = r#"{"channel":"web","agent":"switchboard shop"}"#;
+    let (status, json) = call(&edge, ApiRequest::post("/v1/conversations", body));
+    assert_eq!(status, 201, "the deployed agent's name, in any case: {json}");
+    let (status, json) = call(&edge, ApiRequest::post("/v1/conversations", r#"{"channel":"web","agent":"Bike shop"}"#));
+    assert_eq!((status, json["error"]["code"].as_str()), (404, Some("not_found")));
+    assert!(json["error"]["message"].as_str().unwrap().contains("serves 'Switchboard Shop'"), "{json}");
+}

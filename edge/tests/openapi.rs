@@ -625,6 +625,7 @@ fn every_error_a_route_answers_with_is_documented_there() {
         (create, &edge, post("/v1/conversations", r#"{"channel":"web","visitor_id":"x"}"#), 400, "bad_request"),
         (create, &edge, post("/v1/conversations", r#"{"channel":"web","user_hash":"00"}"#), 400, "bad_request"),
         (create, &edge, post("/v1/conversations", &with_channel(&forged)), 401, "identity_rejected"),
+        (create, &edge, post("/v1/conversations", r#"{"channel":"web","agent":"Bike shop"}"#), 404, "not_found"),
         (send, &edge, post(&s.path("messages"), r#"{"text":"hi"}"#), 401, "unauthorized"),
         (send, &edge, post(&s.path("messages"), r#"{"text":"hi"}"#).bearer(&other.token), 401, "unauthorized"),
         (send, &edge, post(&s.path("messages"), "{").bearer(&s.token), 400, "bad_json"),

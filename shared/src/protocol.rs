@@ -14,6 +14,10 @@ pub struct CreateConversation {
     /// The anonymous visitor's id, as returned by an earlier call; omitted on a first visit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor_id: Option<String>,
+    /// The agent the client expects to talk to (its `name`); a deployment serves one agent and
+    /// refuses a conversation meant for another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// A signed-in user of the embedding site, verified at once (as [`Identify`]).
     #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identify>,

@@ -50,7 +50,8 @@ async fn calls_queued_before_the_loader_are_delivered() {
     browser.record_fetches().await;
     let before = format!("{LISTENERS}\nSwitchboard('sendMessage', 'Where is order 123456?');");
     let avatar = "https://shop.example/team.png";
-    browser.embed(&before, &[("title", "API test"), ("locale", "fr"), ("avatar", avatar)]).await;
+    let data = [("title", "API test"), ("locale", "fr"), ("avatar", avatar), ("agent", "Switchboard Shop")];
+    browser.embed(&before, &data).await;
     browser.wait_widget("the ready event", "return window.__events.some(([n]) => n === 'ready');").await;
     // Both queued settings must reach the widget: the locale from data-locale and the message.
     let mut failures = Vec::new();
@@ -64,6 +65,16 @@ async fn calls_queued_before_the_loader_are_delivered() {
         failures.push(format!("data-locale=fr was not applied (send button reads {send})"));
     }
 
+    let opened = browser
+        .fetches()
+        .await
+        .into_iter()
+        .find(|f| f["url"].as_str().is_some_and(|u| u.ends_with("/v1/conversations")));
+    let body: Value = opened.as_ref().and_then(|f| serde_json::from_str(f["body"].as_str()?).ok()).unwrap_or_default();
+    // Sent with the conversation's creation (the reply checked below shows it was accepted).
+    if body["agent"].as_str() != Some("Switchboard Shop") {
+        failures.push(format!("data-agent was not sent: {opened:?}"));
+    }
     let shown = browser.widget_eval("return root.querySelector('.sb-avatar img')?.getAttribute('src') ?? null;").await;
     if shown != json!(avatar) {
         failures.push(format!("data-avatar was not shown in the header (found {shown})"));

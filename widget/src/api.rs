@@ -32,12 +32,19 @@ pub enum ApiError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
     endpoint: String,
+    /// The agent the page expects (`data-agent`), checked by the edge.
+    agent: Option<String>,
 }
 
 impl Client {
     /// A client for `endpoint` (an origin, with or without a trailing slash).
     pub fn new(endpoint: String) -> Self {
-        Self { endpoint: endpoint.trim_end_matches('/').to_owned() }
+        Self { endpoint: endpoint.trim_end_matches('/').to_owned(), agent: None }
+    }
+
+    /// The same client, opening conversations with the agent named `agent` (none when empty).
+    pub fn with_agent(self, agent: String) -> Self {
+        Self { agent: Some(agent).filter(|a| !a.trim().is_empty()), ..self }
     }
 
     /// The endpoint, for storage keys.
@@ -51,7 +58,7 @@ impl Client {
         visitor_id: Option<String>,
         identity: Option<Identify>,
     ) -> Result<ConversationCreated, ApiError> {
-        let body = CreateConversation { channel: "web".into(), visitor_id, identity };
+        let body = CreateConversation { channel: "web".into(), visitor_id, agent: self.agent.clone(), identity };
         let url = [&self.endpoint, "/v1/conversations"].concat();
         read(fetch(&url, None, Some(encode(&body)?)).await?).await
     }

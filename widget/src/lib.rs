@@ -33,15 +33,15 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 /// Mounts the chat panel into `root` (an element inside the loader's shadow root), talking to
-/// the API at `endpoint`, titled `title`, with the `avatar` image (an `https` URL; otherwise
-/// the title's initial).
+/// the API at `endpoint` (for the agent named `agent`, when not empty), titled `title`, with the
+/// `avatar` image (an `https` URL; otherwise the title's initial).
 #[wasm_bindgen]
-pub fn mount(root: web_sys::HtmlElement, endpoint: String, title: String, avatar: String) {
+pub fn mount(root: web_sys::HtmlElement, endpoint: String, agent: String, title: String, avatar: String) {
     // Release builds abort on panic without a message (see xtask's build); debug builds
     // (component tests) print it.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    let client = api::Client::new(endpoint);
+    let client = api::Client::new(endpoint).with_agent(agent);
     let commands = RwSignal::new(Vec::<Command>::new());
     let listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
         if let Some(command) = command(&event.detail()) {

@@ -74,13 +74,19 @@ fn reads_what_serde_json_writes() {
 
 #[wasm_bindgen_test]
 fn writes_what_serde_json_writes() {
-    let open = CreateConversation { channel: "web".into(), visitor_id: Some("v_12345678".into()), identity: None };
+    let open = CreateConversation {
+        channel: "web".into(),
+        visitor_id: Some("v_12345678".into()),
+        agent: None,
+        identity: None,
+    };
     let text = stringify(&json::to_value(&open).unwrap());
     assert_eq!(text, r#"{"channel":"web","visitor_id":"v_12345678"}"#);
 
     let identified = CreateConversation {
         channel: "web".into(),
         visitor_id: None,
+        agent: Some("Switchboard Shop".into()),
         identity: Some(Identify { user_id: Some("42".into()), user_hash: Some("ab12".into()), ..Identify::default() }),
     };
     let send = SendMessage { text: "Größe \"M\" ✓\n".into(), payload: Some("size_m".into()) };
