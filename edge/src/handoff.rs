@@ -57,11 +57,7 @@ pub struct HelpDeskNotice<'a> {
 
 /// The signature header of a help desk notice: `sha256=` and the hex HMAC-SHA256 of the body.
 pub fn sign(secret: &str, body: &str) -> String {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(body.as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    ["sha256=", &crate::identity::user_hash(secret.as_bytes(), body)].concat()
 }
 
 impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H, C, A> {

@@ -106,3 +106,17 @@ impl Drop for FakeApi {
         self.task.abort();
     }
 }
+
+/// Posts a WhatsApp Cloud API delivery of one text message from `phone` (profile `name`) to the
+/// worker at `webhook`, signed with `app_secret` as Meta signs deliveries; returns the status.
+pub async fn whatsapp_text(webhook: &str, app_secret: &str, phone: &str, name: &str, id: &str, text: &str) -> u16 {
+    let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp",
+                  "metadata": {"display_phone_number": "15550009999", "phone_number_id": "PNID"},
+                  "contacts": [{"profile": {"name": name}, "wa_id": phone}],
+                  "messages": [{"from": phone, "id": id, "timestamp": "1", "type": "text", "text": {"body": text}}]}}]}]})
+    .to_string();
+    let signature = format!("sha256={}", switchboard_edge::identity::user_hash(app_secret.as_bytes(), &body));
+    let headers = [("content-type", "application/json"), ("x-hub-signature-256", signature.as_str())];
+    crate::http::raw("POST", webhook, &headers, &body).await.expect("the worker answers").0
+}

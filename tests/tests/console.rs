@@ -216,21 +216,15 @@ const GRAPH_SEND: &str = "/v21.0/PNID/messages";
 
 /// A WhatsApp Cloud API delivery of a text message, signed as Meta signs it.
 async fn whatsapp(stack: &Stack, id: &str, text: &str) {
-    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp",
-                  "metadata": {"display_phone_number": "15550009999", "phone_number_id": "PNID"},
-                  "contacts": [{"profile": {"name": "Ann"}, "wa_id": CUSTOMER_PHONE}],
-                  "messages": [{"from": CUSTOMER_PHONE, "id": id, "timestamp": "1", "type": "text", "text": {"body": text}}]}}]}]})
-    .to_string();
-    let signature = format!("sha256={}", switchboard_edge::identity::user_hash(APP_SECRET.as_bytes(), &body));
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let request = hyper::Request::post(stack.url("/channels/whatsapp"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-        .expect("a request");
-    let status = client.request(request).await.expect("the worker answers").status();
+    let status = switchboard_e2e::fake_api::whatsapp_text(
+        &stack.url("/channels/whatsapp"),
+        APP_SECRET,
+        CUSTOMER_PHONE,
+        "Ann",
+        id,
+        text,
+    )
+    .await;
     assert_eq!(status, 200, "{}", stack.log());
 }
 

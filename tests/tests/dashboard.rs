@@ -34,21 +34,16 @@ async fn vote(stack: &Stack, (id, token): &(String, String), helpful: bool) {
 
 /// A WhatsApp text from `phone`, signed as Meta signs deliveries.
 async fn whatsapp(stack: &Stack, phone: &str, id: &str, text: &str) {
-    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp",
-                  "metadata": {"display_phone_number": "15550009999", "phone_number_id": "PNID"},
-                  "contacts": [{"profile": {"name": "Customer"}, "wa_id": phone}],
-                  "messages": [{"from": phone, "id": id, "timestamp": "1", "type": "text", "text": {"body": text}}]}}]}]})
-    .to_string();
-    let signature = format!("sha256={}", switchboard_edge::identity::user_hash(APP_SECRET.as_bytes(), &body));
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let request = hyper::Request::post(stack.url("/channels/whatsapp"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-        .expect("a request");
-    assert_eq!(client.request(request).await.expect("the worker answers").status(), 200, "{}", stack.log());
+    let status = switchboard_e2e::fake_api::whatsapp_text(
+        &stack.url("/channels/whatsapp"),
+        APP_SECRET,
+        phone,
+        "Customer",
+        id,
+        text,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", stack.log());
 }
 
 /// The scripted period. Web: 4 conversations, 7 turns (3 matched, 3 unmatched, 1 answer to a

@@ -130,6 +130,11 @@ pub fn click(target: &Element, strings: &Strings) -> Option<Click> {
     Some(Click::Vote(id, helpful))
 }
 
+/// A message typed here and not yet accepted by the API.
+pub fn is_unsent(id: &str) -> bool {
+    id.starts_with("local-") && !id.ends_with("-sent")
+}
+
 /// Ids of messages the widget shows on its own (notices), never sent to the API.
 pub const NOTICE: &str = "notice-";
 
@@ -218,7 +223,7 @@ fn fill(item: Element, message: Message, strings: &Strings, locale: &str) {
     }
     let local = message.id.starts_with("local-");
     time(&item, if local { js_sys::Date::now() } else { message.ts as f64 }, locale);
-    if local && !message.id.ends_with("-sent") {
+    if is_unsent(&message.id) {
         // Visible while the panel is offline (the stylesheet shows it).
         let queued = add(&item, "span", "sb-queued");
         let _ = queued.set_attribute("aria-hidden", "true");

@@ -3,7 +3,7 @@
 
 use crate::api::{ApiError, Client};
 use crate::i18n::{self, Strings};
-use crate::message::{self, Click};
+use crate::message::{self, Click, is_unsent};
 use crate::session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -349,11 +349,6 @@ fn local(id: &str) -> Message {
         ts: 0,
         author: None,
     }
-}
-
-/// A message typed here and not yet accepted by the API.
-fn is_unsent(id: &str) -> bool {
-    id.starts_with("local-") && !id.ends_with("-sent")
 }
 
 fn failed(error: &ApiError, strings: &Strings) -> Status {

@@ -73,16 +73,7 @@ pub fn widget(root: &Path, tools: &Tools) -> Result<()> {
         println!("==> widget output in public/widget/ is up to date");
         return Ok(());
     }
-    step("generating the widget's JS bindings (wasm-bindgen)", || {
-        std::fs::create_dir_all(&out)?;
-        exec(
-            Command::new(&tools.wasm_bindgen)
-                .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
-                .arg("--out-dir")
-                .arg(&out)
-                .arg(&input),
-        )
-    })?;
+    step("generating the widget's JS bindings (wasm-bindgen)", || bindgen(tools, &input, &out))?;
     step("dropping exports the JS glue never calls (wasm-metadce)", || {
         let graph = root.join("target/widget-exports.json");
         drop_unused_exports(tools, &wasm, &glue, &graph)
@@ -140,18 +131,22 @@ pub fn console(root: &Path, tools: &Tools) -> Result<()> {
         println!("==> console output in public/console/ is up to date");
         return Ok(());
     }
-    step("generating the console's JS bindings (wasm-bindgen)", || {
-        exec(
-            Command::new(&tools.wasm_bindgen)
-                .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
-                .arg("--out-dir")
-                .arg(&out)
-                .arg(&input),
-        )
-    })?;
+    step("generating the console's JS bindings (wasm-bindgen)", || bindgen(tools, &input, &out))?;
     step("optimising the console's wasm (wasm-opt -Oz)", || {
         exec(Command::new(&tools.wasm_opt).arg("-Oz").args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))
     })
+}
+
+/// wasm-bindgen for the browser (ES module glue), without names or producers in the wasm.
+fn bindgen(tools: &Tools, input: &Path, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    exec(
+        Command::new(&tools.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
+            .arg("--out-dir")
+            .arg(out)
+            .arg(input),
+    )
 }
 
 /// Removes the exports of [`UNUSED_CLASSES`] from the wasm-bindgen output, so that the code
