@@ -20,10 +20,10 @@ use serde_json::{Map, Value};
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    /// Both hold.
-    And(Box<Condition>, Box<Condition>),
-    /// Either holds.
-    Or(Box<Condition>, Box<Condition>),
+    /// All hold (`a and b and c`: one node, so a long chain adds no depth).
+    And(Vec<Condition>),
+    /// At least one holds.
+    Or(Vec<Condition>),
     /// The inner one does not hold.
     Not(Box<Condition>),
     /// An operand on its own: truthiness.
@@ -71,52 +71,45 @@ enum Token {
 
 fn tokenize(source: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
-    let chars: Vec<char> = source.chars().collect();
-    let mut i = 0;
-    let name_char = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
-    while i < chars.len() {
-        let c = chars[i];
+    let mut chars = source.chars().peekable();
+    let name_char = |c: &char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    while let Some(c) = chars.next() {
         match c {
-            ' ' | '\t' | '\n' => i += 1,
-            '(' => (tokens.push(Token::Open), i += 1).1,
-            ')' => (tokens.push(Token::Close), i += 1).1,
+            ' ' | '\t' | '\n' => {}
+            '(' => tokens.push(Token::Open),
+            ')' => tokens.push(Token::Close),
             '$' => {
-                let start = i + 1;
-                i = start;
-                while i < chars.len() && name_char(chars[i]) {
-                    i += 1;
-                }
-                if i == start {
+                let name: String = std::iter::from_fn(|| chars.next_if(name_char)).collect();
+                if name.is_empty() {
                     return Err("'$' must be followed by a parameter name".into());
                 }
-                tokens.push(Token::Param(chars[start..i].iter().collect()));
+                tokens.push(Token::Param(name));
             }
             '"' | '\'' => {
-                let end = chars[i + 1..].iter().position(|&d| d == c).ok_or("unterminated quoted text")?;
-                tokens.push(Token::Text(chars[i + 1..i + 1 + end].iter().collect()));
-                i += end + 2;
+                let mut text = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("unterminated quoted text".into()),
+                        Some(d) if d == c => break,
+                        Some(d) => text.push(d),
+                    }
+                }
+                tokens.push(Token::Text(text));
             }
             '=' | '!' | '<' | '>' => {
-                let next = chars.get(i + 1).copied();
-                let (op, len) = match (c, next) {
-                    ('=', Some('=')) => (Op::Eq, 2),
-                    ('=', _) => (Op::Eq, 1),
-                    ('!', Some('=')) => (Op::Ne, 2),
-                    ('<', Some('=')) => (Op::Le, 2),
-                    ('<', _) => (Op::Lt, 1),
-                    ('>', Some('=')) => (Op::Ge, 2),
-                    ('>', _) => (Op::Gt, 1),
+                let then_eq = chars.next_if_eq(&'=').is_some();
+                tokens.push(Token::Op(match (c, then_eq) {
+                    ('=', _) => Op::Eq,
+                    ('!', true) => Op::Ne,
+                    ('<', true) => Op::Le,
+                    ('<', false) => Op::Lt,
+                    ('>', true) => Op::Ge,
+                    ('>', false) => Op::Gt,
                     _ => return Err("'!' must be part of '!='; use 'not' to negate".into()),
-                };
-                tokens.push(Token::Op(op));
-                i += len;
+                }));
             }
-            _ if name_char(c) => {
-                let start = i;
-                while i < chars.len() && name_char(chars[i]) {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
+            _ if name_char(&c) => {
+                let word: String = std::iter::once(c).chain(std::iter::from_fn(|| chars.next_if(name_char))).collect();
                 match word.parse::<f64>() {
                     Ok(n) if c.is_ascii_digit() || c == '-' => tokens.push(Token::Number(n)),
                     _ => tokens.push(Token::Word(word)),
@@ -128,9 +121,16 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
+/// How deeply parentheses and `not` may nest. The parser, [`Condition::holds`] and dropping a
+/// condition all recurse once per level, so a condition from outside (an agent file, an import)
+/// must not choose the depth: `((((…))))` a hundred thousand deep would overflow the stack.
+pub const MAX_DEPTH: usize = 32;
+
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Parentheses and `not`s open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -139,31 +139,42 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Condition, String> {
-        let mut left = self.and()?;
+        let mut any = vec![self.and()?];
         while self.peek_word("or") {
             self.at += 1;
-            left = Condition::Or(Box::new(left), Box::new(self.and()?));
+            any.push(self.and()?);
         }
-        Ok(left)
+        Ok(<[_; 1]>::try_from(any).map_or_else(Condition::Or, |[one]| one))
     }
 
     fn and(&mut self) -> Result<Condition, String> {
-        let mut left = self.unary()?;
+        let mut all = vec![self.unary()?];
         while self.peek_word("and") {
             self.at += 1;
-            left = Condition::And(Box::new(left), Box::new(self.unary()?));
+            all.push(self.unary()?);
         }
-        Ok(left)
+        Ok(<[_; 1]>::try_from(all).map_or_else(Condition::And, |[one]| one))
+    }
+
+    /// Parses what `inner` parses one nesting level deeper, or fails past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self) -> Result<T, String>) -> Result<T, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("the condition nests parentheses and 'not' more than {MAX_DEPTH} deep"));
+        }
+        self.depth += 1;
+        let parsed = inner(self);
+        self.depth -= 1;
+        parsed
     }
 
     fn unary(&mut self) -> Result<Condition, String> {
         if self.peek_word("not") {
             self.at += 1;
-            return Ok(Condition::Not(Box::new(self.unary()?)));
+            return self.nested(|p| Ok(Condition::Not(Box::new(p.unary()?))));
         }
         if self.tokens.get(self.at) == Some(&Token::Open) {
             self.at += 1;
-            let inner = self.or()?;
+            let inner = self.nested(Self::or)?;
             if self.tokens.get(self.at) != Some(&Token::Close) {
                 return Err("missing ')'".into());
             }
@@ -200,9 +211,9 @@ impl Parser {
 }
 
 impl Condition {
-    /// Parses a condition; the error says what is wrong.
+    /// Parses a condition; the error says what is wrong. Nesting is limited to [`MAX_DEPTH`].
     pub fn parse(source: &str) -> Result<Condition, String> {
-        let mut parser = Parser { tokens: tokenize(source)?, at: 0 };
+        let mut parser = Parser { tokens: tokenize(source)?, at: 0, depth: 0 };
         if parser.tokens.is_empty() {
             return Err("the condition is empty".into());
         }
@@ -216,8 +227,8 @@ impl Condition {
     /// Whether the condition holds for these parameters.
     pub fn holds(&self, parameters: &Map<String, Value>) -> bool {
         match self {
-            Condition::And(a, b) => a.holds(parameters) && b.holds(parameters),
-            Condition::Or(a, b) => a.holds(parameters) || b.holds(parameters),
+            Condition::And(all) => all.iter().all(|c| c.holds(parameters)),
+            Condition::Or(any) => any.iter().any(|c| c.holds(parameters)),
             Condition::Not(a) => !a.holds(parameters),
             Condition::Truthy(o) => truthy(&o.value(parameters)),
             Condition::Compare(a, op, b) => compare(&a.value(parameters), *op, &b.value(parameters)),
@@ -305,5 +316,65 @@ mod tests {
         ] {
             assert_eq!(Condition::parse(source).unwrap_err(), expected, "{source}");
         }
+    }
+
+    #[test]
+    fn nesting_is_limited_not_a_stack_overflow() {
+        let deep = 100_000;
+        let parens = format!("{}$a{}", "(".repeat(deep), ")".repeat(deep));
+        let nots = format!("{}$a", "not ".repeat(deep));
+        let expected = format!("the condition nests parentheses and 'not' more than {MAX_DEPTH} deep");
+        assert_eq!(Condition::parse(&parens).unwrap_err(), expected);
+        assert_eq!(Condition::parse(&nots).unwrap_err(), expected);
+        assert_eq!(Condition::parse(&format!("not {parens}")).unwrap_err(), expected);
+
+        // Up to the limit is fine, and evaluates as before.
+        let p = json!({"a": true});
+        let at_limit = format!("{}$a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(holds(&at_limit, p.clone()));
+        assert!(holds(&format!("{}$a", "not ".repeat(MAX_DEPTH)), p.clone()));
+        assert!(!holds(&format!("{}$a", "not ".repeat(MAX_DEPTH - 1)), p.clone()));
+        assert!(Condition::parse(&format!("(({at_limit}))")).is_err());
+    }
+
+    #[test]
+    fn long_chains_are_flat() {
+        // A chain of `and`/`or` is one node however long, so it adds no depth: holds, clone and
+        // drop stay shallow on a hundred thousand terms.
+        let p = json!({"a": true, "b": false});
+        let ands = vec!["$a"; 100_000].join(" and ");
+        let ors = format!("{} or $a", vec!["$b"; 100_000].join(" or "));
+        assert!(holds(&ands, p.clone()));
+        assert!(holds(&ors, p.clone()));
+        assert!(!holds(&format!("{ands} and $b"), p.clone()));
+        assert_eq!(
+            Condition::parse("$a and $b or not $c").unwrap(),
+            Condition::Or(vec![
+                Condition::And(vec![
+                    Condition::Truthy(Operand::Parameter("a".into())),
+                    Condition::Truthy(Operand::Parameter("b".into())),
+                ]),
+                Condition::Not(Box::new(Condition::Truthy(Operand::Parameter("c".into())))),
+            ])
+        );
+    }
+
+    #[test]
+    fn operators_tokenize_as_before() {
+        let p = json!({"n": 5});
+        for (source, expected) in [
+            ("$n == 5", true),
+            ("$n = 5", true),
+            ("$n != 5", false),
+            ("$n<=5", true),
+            ("$n<5", false),
+            ("$n>=5", true),
+            ("$n>5", false),
+            ("$n = '5'", true),
+            ("$n = \"6\"", false),
+        ] {
+            assert_eq!(holds(source, p.clone()), expected, "{source}");
+        }
+        assert_eq!(Condition::parse("$a = #").unwrap_err(), "unexpected '#'");
     }
 }
