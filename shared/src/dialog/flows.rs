@@ -63,15 +63,15 @@ pub(super) fn follow_flow(agent: &Agent, turn: &mut Turn, heard: Heard) -> bool 
 fn on_event(agent: &Agent, turn: &mut Turn, position: &FlowPosition, page: &Page, event: Event) -> bool {
     let (count, handlers) = match event {
         Event::NoMatch => {
-            turn.state.no_match_count += 1;
+            turn.state.no_match_count = turn.state.no_match_count.saturating_add(1);
             (turn.state.no_match_count, &page.no_match)
         }
         Event::NoInput => {
-            turn.state.no_input_count += 1;
+            turn.state.no_input_count = turn.state.no_input_count.saturating_add(1);
             (turn.state.no_input_count, &page.no_input)
         }
     };
-    if let Some(handler) = handlers.get(count as usize - 1) {
+    if let Some(handler) = handlers.get(count.saturating_sub(1) as usize) {
         turn.say(handler);
         return true;
     }
@@ -102,7 +102,12 @@ fn on_event(agent: &Agent, turn: &mut Turn, position: &FlowPosition, page: &Page
 
 /// Enters a page: says its messages, then follows the first condition-only route that holds.
 pub(super) fn enter_page(agent: &Agent, turn: &mut Turn, flow: &str, page_name: &str, hops: usize) {
-    let page = &agent.flows[flow].pages[page_name];
+    // Callers name pages that validation or the caller checked exist; should one not, the
+    // conversation leaves the flow rather than failing.
+    let Some(page) = agent.flows.get(flow).and_then(|f| f.pages.get(page_name)) else {
+        turn.state.flow = None;
+        return;
+    };
     page.say.iter().for_each(|m| turn.say(m));
     turn.state.flow = Some(FlowPosition { flow: flow.to_owned(), page: page_name.to_owned() });
     turn.state.no_match_count = 0;
@@ -110,8 +115,8 @@ pub(super) fn enter_page(agent: &Agent, turn: &mut Turn, flow: &str, page_name: 
     if page.end || page.handoff {
         turn.state.flow = None;
     }
-    if page.handoff {
-        let handoff = agent.handoff.as_ref().expect("validation: handoff pages need the agent's handoff section");
+    // Validation: handoff pages need the agent's handoff section.
+    if let Some(handoff) = agent.handoff.as_ref().filter(|_| page.handoff) {
         hand_off(turn, handoff, HandoffReason::Requested { intent: format!("{flow}/{page_name}") });
         return;
     }

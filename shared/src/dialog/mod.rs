@@ -308,9 +308,9 @@ fn silence(agent: &Agent, turn: &mut Turn) {
     if follow_flow(agent, turn, Heard::Silence) {
         return;
     }
-    turn.state.no_input_count += 1;
+    turn.state.no_input_count = turn.state.no_input_count.saturating_add(1);
     let count = turn.state.no_input_count;
-    match agent.no_input.get(count as usize - 1) {
+    match agent.no_input.get(count.saturating_sub(1) as usize) {
         Some(handler) => turn.say(handler),
         None => {
             if let Some(handoff) = agent.handoff.as_ref().filter(|_| !agent.no_input.is_empty()) {
@@ -320,15 +320,19 @@ fn silence(agent: &Agent, turn: &mut Turn) {
             }
         }
     }
-    match turn.state.active.as_ref().map(|a| a.intent.clone()) {
-        Some(name) => {
-            let intent = agent.intent(&name).expect("frames of unknown intents were dropped");
+    // Frames of unknown intents were dropped at the start of the step.
+    match turn.state.active.as_ref().and_then(|a| agent.intent(&a.intent)) {
+        Some(intent) => {
             if let Some(active) = turn.state.active.as_mut() {
-                active.prompts_given += 1;
+                active.prompts_given = active.prompts_given.saturating_add(1);
             }
             advance(agent, intent, turn, "");
         }
-        None if agent.no_input.is_empty() => turn.say(&agent.fallback[0]),
+        None if agent.no_input.is_empty() => {
+            if let Some(fallback) = agent.fallback.first() {
+                turn.say(fallback);
+            }
+        }
         None => {}
     }
 }
@@ -339,7 +343,7 @@ fn utterance(agent: &Agent, turn: &mut Turn, text: &str, today: Option<Date>) {
         .classifier
         .classify(text)
         .filter(|c| c.confidence >= agent.confidence_threshold)
-        .map(|c| (&agent.intents[c.intent], c.confidence));
+        .and_then(|c| Some((agent.intents.get(c.intent)?, c.confidence)));
 
     if follow_flow(agent, turn, Heard::Said(classified)) {
         return;
@@ -350,13 +354,15 @@ fn utterance(agent: &Agent, turn: &mut Turn, text: &str, today: Option<Date>) {
         return;
     }
 
-    if let Some(active) = turn.state.active.as_mut() {
-        let intent = agent.intent(&active.intent).expect("frames of unknown intents were dropped above");
+    // Frames of unknown intents were dropped at the start of the step.
+    if let Some(active) = turn.state.active.as_mut()
+        && let Some(intent) = agent.intent(&active.intent)
+    {
         let filled = active.awaiting.clone().is_some_and(|name| fill_slot(intent, active, &name, text, today));
         let switches = classified.is_some_and(|(other, _)| other.name != intent.name);
         if filled || !switches {
             if !filled {
-                active.prompts_given += 1;
+                active.prompts_given = active.prompts_given.saturating_add(1);
             }
             fill_other_slots(agent, intent, active, text, today);
             advance(agent, intent, turn, text);
@@ -365,21 +371,24 @@ fn utterance(agent: &Agent, turn: &mut Turn, text: &str, today: Option<Date>) {
     }
 
     let Some((intent, confidence)) = classified else {
-        turn.state.no_match_count += 1;
+        turn.state.no_match_count = turn.state.no_match_count.saturating_add(1);
         let count = turn.state.no_match_count;
         if let Some(handoff) = agent.handoff.as_ref().filter(|h| h.after_no_match.is_some_and(|n| count >= n)) {
             hand_off(turn, handoff, HandoffReason::RepeatedNoMatch { count });
             return;
         }
-        let i = (count as usize - 1) % agent.fallback.len();
-        turn.say(&agent.fallback[i]);
+        // Validation: the agent has at least one fallback message.
+        let nth = (count.saturating_sub(1) as usize).checked_rem(agent.fallback.len());
+        if let Some(fallback) = nth.and_then(|i| agent.fallback.get(i)) {
+            turn.say(fallback);
+        }
         return;
     };
     turn.state.no_match_count = 0;
     turn.state.last_intent = Some(intent.name.clone());
     turn.matched = Some(Match { intent: intent.name.clone(), confidence });
-    if intent.handoff {
-        let handoff = agent.handoff.as_ref().expect("validation: handoff intents need the agent's handoff section");
+    // Validation: handoff intents need the agent's handoff section.
+    if let Some(handoff) = agent.handoff.as_ref().filter(|_| intent.handoff) {
         turn.state.active = None;
         hand_off(turn, handoff, HandoffReason::Requested { intent: intent.name.clone() });
         return;
@@ -414,7 +423,8 @@ fn hand_off(turn: &mut Turn, handoff: &Handoff, reason: HandoffReason) {
 /// Prompts for the next missing mandatory parameter, or completes the intent.
 fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
     let DialogState { active, profile, parameters, .. } = &mut turn.state;
-    let active = active.as_mut().expect("advance needs an active intent");
+    // Every caller has just made `intent` the active one.
+    let Some(active) = active.as_mut() else { return };
     // Values the user has not given come from their profile, or from a session parameter
     // given earlier (`session.<name>`), where the agent says so.
     let default = |from: &String| match from.strip_prefix("session.") {
@@ -432,12 +442,16 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
             active.prompts_given = 0;
         }
         let rejected = active.rejected.take().as_deref() == Some(missing.name.as_str());
-        let prompt = &missing.prompts[(active.prompts_given as usize).min(missing.prompts.len() - 1)];
+        // The last prompt repeats. A parameter filled `default_from` the profile may have no
+        // prompts, and the profile may lack the field after all: then the agent's fallback.
+        let prompt = missing.prompts.get(active.prompts_given as usize).or(missing.prompts.last());
         if rejected {
             let invalid = missing.validation.as_ref().map(|v| v.invalid_prompts.as_slice()).unwrap_or_default();
             invalid.iter().for_each(|r| turn.say(r));
         }
-        turn.say(prompt);
+        if let Some(prompt) = prompt.or(agent.fallback.first()) {
+            turn.say(prompt);
+        }
         return;
     }
     active.awaiting = None;
@@ -445,7 +459,7 @@ fn advance(agent: &Agent, intent: &Intent, turn: &mut Turn, text: &str) {
     let parameters = turn.parameters();
     let responses: Vec<Reply> = intent.responses.iter().map(|r| r.render(&parameters, turn.state.turns)).collect();
     turn.messages.extend(responses.iter().cloned());
-    let active = turn.state.active.as_mut().expect("still active");
+    let Some(active) = turn.state.active.as_mut() else { return };
     match &intent.fulfillment {
         Some(fulfillment) => {
             active.awaiting_webhook = true;

@@ -141,7 +141,8 @@ fn tagged_value(agent: &Agent, intent: &Intent, parameter: &str, text: &str) -> 
     let strings: Vec<String> = words.iter().map(|(a, b)| text[*a..*b].to_owned()).collect();
     let tags = tagger.tag(&intent.name, &strings);
     let (_, first, last) = crate::nlu::tagger::spans(&tags).into_iter().find(|(label, _, _)| label == parameter)?;
-    let (start, end) = (words[first].0, words[last - 1].1);
-    let original = text[start..end].to_owned();
+    // The tagger gives one tag per word, so its spans index `words`.
+    let (start, end) = (words.get(first)?.0, words.get(last.checked_sub(1)?)?.1);
+    let original = text.get(start..end)?.to_owned();
     Some(EntityMatch { start, end, value: Value::String(original.clone()), original })
 }

@@ -471,3 +471,45 @@ intents:
     assert_eq!(turn.mask("it's 0151 2345678"), "it's [redacted]");
     assert_eq!(turn.mask("Calling 01512345678."), "Calling [redacted].");
 }
+
+#[test]
+fn a_profile_parameter_without_prompts_missing_from_the_profile_hears_the_fallback() {
+    // Validation lets a mandatory `default_from` parameter omit prompts; a user whose profile
+    // lacks the field used to crash the turn (indexing an empty prompt list).
+    let agent = Agent::from_yaml(
+        r#"
+name: news
+fallback: ["Sorry, I can't do that for you."]
+webhook_error: ["!"]
+intents:
+  - name: Subscribe
+    training_phrases: ["subscribe me", "sign me up for the newsletter"]
+    parameters: [{ name: email, entity: "@sys.email", mandatory: true, default_from: email }]
+    responses: ["Subscribed $email."]
+"#,
+    )
+    .unwrap();
+    let anonymous = say(&agent, &DialogState::default(), "subscribe me");
+    assert_eq!(texts(&anonymous), ["Sorry, I can't do that for you."]);
+    // The user may still give the value in words.
+    assert_eq!(texts(&say(&agent, &anonymous.state, "ann@example.com")), ["Subscribed ann@example.com."]);
+    let mut known = DialogState::default();
+    known.profile.insert("email".into(), "ann@example.com".into());
+    assert_eq!(texts(&say(&agent, &known, "subscribe me")), ["Subscribed ann@example.com."]);
+}
+
+#[test]
+fn counters_at_their_limit_in_a_stored_state_do_not_overflow() {
+    // The stored state is outside input: counters at u32::MAX saturate instead of overflowing.
+    let agent = agent();
+    let state = DialogState { no_match_count: u32::MAX, no_input_count: u32::MAX, ..DialogState::default() };
+    let turn = say(&agent, &state, "qwertz uiop");
+    assert_eq!(turn.state.no_match_count, u32::MAX);
+    assert_eq!(texts(&turn), ["Sorry, I didn't get that."]);
+    let turn = step(&agent, &state, &UserInput::NoInput);
+    assert_eq!(turn.state.no_input_count, u32::MAX);
+    let asked = say(&agent, &DialogState::default(), "where is my order");
+    let mut state = asked.state.clone();
+    state.active.as_mut().unwrap().prompts_given = u32::MAX;
+    assert_eq!(texts(&say(&agent, &state, "hmm")), ["Please type the number, e.g. 123456."]);
+}
