@@ -40,38 +40,41 @@ pub(super) fn emails(text: &str) -> Vec<EntityMatch> {
 /// with an optional leading `+`.
 pub(super) fn phone_numbers(text: &str) -> Vec<EntityMatch> {
     let bytes = text.as_bytes();
+    let at = |j: usize| bytes.get(j).copied();
     let mut found = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let starts = (bytes[i] == b'+' || bytes[i] == b'(' || bytes[i].is_ascii_digit())
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
+    while let Some(first) = at(i) {
+        let starts = (first == b'+' || first == b'(' || first.is_ascii_digit())
+            && !i.checked_sub(1).and_then(at).is_some_and(|b| b.is_ascii_alphanumeric());
         if !starts {
             i += 1;
             continue;
         }
         let mut end = i;
         let mut digits = String::new();
-        if bytes[i] == b'+' {
+        if first == b'+' {
             digits.push('+');
             end += 1;
         }
-        while end < bytes.len() && (bytes[end].is_ascii_digit() || b" .-()".contains(&bytes[end])) {
-            if bytes[end].is_ascii_digit() {
-                digits.push(bytes[end] as char);
+        while let Some(b) = at(end).filter(|b| b.is_ascii_digit() || b" .-()".contains(b)) {
+            if b.is_ascii_digit() {
+                digits.push(b as char);
             }
             end += 1;
         }
         // Give back trailing separators.
-        while end > i && !bytes[end - 1].is_ascii_digit() {
+        while end > i && !at(end - 1).is_some_and(|b| b.is_ascii_digit()) {
             end -= 1;
         }
         let count = digits.trim_start_matches('+').len();
-        let glued = end < bytes.len() && bytes[end].is_ascii_alphabetic();
-        if (7..=15).contains(&count) && !glued {
-            found.push(EntityMatch { start: i, end, original: text[i..end].to_owned(), value: Value::String(digits) });
-            i = end;
-        } else {
-            i = end.max(i + 1);
+        let glued = at(end).is_some_and(|b| b.is_ascii_alphabetic());
+        // ASCII bytes on both ends: `i..end` lies on character boundaries.
+        match text.get(i..end).filter(|_| (7..=15).contains(&count) && !glued) {
+            Some(original) => {
+                found.push(EntityMatch { start: i, end, original: original.to_owned(), value: Value::String(digits) });
+                i = end;
+            }
+            None => i = end.max(i + 1),
         }
     }
     found

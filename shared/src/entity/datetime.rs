@@ -174,14 +174,19 @@ pub(super) fn dates(text: &str, today: Option<Date>) -> Vec<EntityMatch> {
         }
         match hit {
             Some((date, len)) => {
-                let (start, end) = (w[i].0, w[i + len - 1].1);
-                found.push(EntityMatch {
-                    start,
-                    end,
-                    original: text[start..end].to_owned(),
-                    value: Value::String(date.iso()),
-                });
-                i += len;
+                // `len` counts words that `word` found, so they are all in `w`.
+                let span = w.get(i).zip(w.get(i + len.saturating_sub(1))).map(|(first, last)| (first.0, last.1));
+                if let Some((start, end)) = span
+                    && let Some(original) = text.get(start..end)
+                {
+                    found.push(EntityMatch {
+                        start,
+                        end,
+                        original: original.to_owned(),
+                        value: Value::String(date.iso()),
+                    });
+                }
+                i += len.max(1);
             }
             None => i += 1,
         }
@@ -223,44 +228,50 @@ fn absolute(word: &dyn Fn(usize) -> String, today: Option<Date>) -> Option<(Date
 
 /// Times of day.
 pub(super) fn times(text: &str) -> Vec<EntityMatch> {
-    let lower = text.to_lowercase();
+    // Every word looked for is ASCII: ASCII lowercasing keeps each byte where it was, so offsets
+    // into `lower` are offsets into `text` (Unicode lowercasing may change a text's length).
+    let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
-    let mut found = Vec::new();
+    let at = |j: usize| bytes.get(j).copied();
+    let word_start = |j: usize| !j.checked_sub(1).and_then(at).is_some_and(|b| b.is_ascii_alphanumeric());
+    // Byte slices, not `str` ones: `i` steps through every byte, inside characters too.
+    let rest = |j: usize| bytes.get(j..).unwrap_or_default();
     let word_at = |i: usize, w: &str| {
-        lower[i..].starts_with(w)
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+        rest(i).starts_with(w.as_bytes())
+            && word_start(i)
             && bytes.get(i + w.len()).is_none_or(|b| !b.is_ascii_alphanumeric())
     };
+    let mut found = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(c) = at(i) {
         if let Some((w, h)) = [("noon", 12), ("midday", 12), ("midnight", 0)].into_iter().find(|(w, _)| word_at(i, w)) {
-            found.push(time_match(text, i, i + w.len(), h, 0));
+            found.extend(time_match(text, i, i + w.len(), h, 0));
             i += w.len();
             continue;
         }
-        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+        if !c.is_ascii_digit() || !word_start(i) {
             i += 1;
             continue;
         }
         let mut end = i;
-        while end < bytes.len() && bytes[end].is_ascii_digit() {
+        while at(end).is_some_and(|b| b.is_ascii_digit()) {
             end += 1;
         }
-        let hour: u32 = lower[i..end].parse().unwrap_or(99);
+        let hour: u32 = lower.get(i..end).and_then(|h| h.parse().ok()).unwrap_or(99);
         let mut minute = None;
-        if end + 2 < bytes.len() + 1 && bytes.get(end) == Some(&b':') {
+        if at(end) == Some(b':') {
             let m = lower.get(end + 1..end + 3).and_then(|m| m.parse::<u32>().ok());
-            if m.is_some() && bytes.get(end + 3).is_none_or(|b| !b.is_ascii_digit()) {
+            if m.is_some() && at(end + 3).is_none_or(|b| !b.is_ascii_digit()) {
                 minute = m;
                 end += 3;
             }
         }
         let mut after = end;
-        while after < bytes.len() && bytes[after] == b' ' {
+        while at(after) == Some(b' ') {
             after += 1;
         }
         let meridiem = ["a.m.", "p.m.", "am", "pm"].into_iter().find(|m| {
-            lower[after..].starts_with(m) && bytes.get(after + m.len()).is_none_or(|b| !b.is_ascii_alphanumeric())
+            rest(after).starts_with(m.as_bytes()) && at(after + m.len()).is_none_or(|b| !b.is_ascii_alphanumeric())
         });
         let resolved = match meridiem {
             Some(m) if (1..=12).contains(&hour) => {
@@ -270,9 +281,9 @@ pub(super) fn times(text: &str) -> Vec<EntityMatch> {
             None if minute.is_some() && hour <= 23 => Some((hour, end)),
             _ => None,
         };
-        match resolved {
-            Some((h, stop)) if minute.unwrap_or(0) <= 59 => {
-                found.push(time_match(text, i, stop, h, minute.unwrap_or(0)));
+        match resolved.filter(|_| minute.unwrap_or(0) <= 59) {
+            Some((h, stop)) => {
+                found.extend(time_match(text, i, stop, h, minute.unwrap_or(0)));
                 i = stop;
             }
             _ => i = end.max(i + 1),
@@ -281,13 +292,14 @@ pub(super) fn times(text: &str) -> Vec<EntityMatch> {
     found
 }
 
-fn time_match(text: &str, start: usize, end: usize, hour: u32, minute: u32) -> EntityMatch {
-    EntityMatch {
+/// A time found at `start..end` (ASCII bytes on both ends, so on character boundaries).
+fn time_match(text: &str, start: usize, end: usize, hour: u32, minute: u32) -> Option<EntityMatch> {
+    Some(EntityMatch {
         start,
         end,
-        original: text[start..end].to_owned(),
+        original: text.get(start..end)?.to_owned(),
         value: Value::String(format!("{hour:02}:{minute:02}:00")),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -350,5 +362,19 @@ mod tests {
         assert!(time("order 123456").is_empty());
         assert!(time("at 3").is_empty(), "an hour alone is ambiguous");
         assert!(time("25:00 and 13pm").is_empty());
+    }
+
+    #[test]
+    fn times_in_text_that_is_not_ascii() {
+        // Every byte offset used to be sliced, mid-character too: "é" crashed the recogniser.
+        assert_eq!(time("café à 3pm"), ["15:00:00"]);
+        assert_eq!(time("Über Mittag, noon"), ["12:00:00"]);
+        // Lowercasing may change a text's length ("İ" is two bytes, "i̇" three): spans still
+        // point into the text as written.
+        let found = times("İİİ 3pm");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].original, "3pm");
+        assert_eq!(&"İİİ 3pm"[found[0].start..found[0].end], "3pm");
+        assert_eq!(time("NOON or 4 PM"), ["12:00:00", "16:00:00"]);
     }
 }

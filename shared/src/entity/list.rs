@@ -25,6 +25,9 @@ pub struct ListEntity {
 }
 
 /// Optimal string alignment distance (Damerau-Levenshtein with adjacent swaps), capped.
+// Indexing cannot fail: `d` has `a.len() + 1` rows of `b.len() + 1` cells, `i` runs over
+// `1..=a.len()` and `j` over `1..=b.len()`, and `i - 2`, `j - 2` are read only when `i, j > 1`.
+#[allow(clippy::indexing_slicing)]
 fn distance(a: &str, b: &str, cap: usize) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     if a.len().abs_diff(b.len()) > cap {
@@ -72,23 +75,26 @@ impl ListEntity {
         }
         candidates.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
         let mut found = Vec::new();
-        let mut i = 0;
-        while i < spans.len() {
+        let mut rest = spans.as_slice();
+        while let Some(first) = rest.first() {
             let hit = candidates.iter().find(|(t, _)| {
-                i + t.len() <= spans.len() && t.iter().zip(&spans[i..]).all(|(w, (_, _, s))| self.word_matches(s, w))
+                t.len() <= rest.len() && t.iter().zip(rest).all(|(w, (_, _, s))| self.word_matches(s, w))
             });
-            match hit {
-                Some((t, value)) => {
-                    let (start, end) = (spans[i].0, spans[i + t.len() - 1].1);
-                    found.push(EntityMatch {
-                        start,
-                        end,
-                        original: text[start..end].to_owned(),
-                        value: Value::String((*value).to_owned()),
-                    });
-                    i += t.len();
+            // A candidate has at least one word and no more than `rest` has.
+            match hit.and_then(|(t, value)| Some((rest.get(t.len().checked_sub(1)?)?, t.len(), value))) {
+                Some((last, len, value)) => {
+                    let (start, end) = (first.0, last.1);
+                    if let Some(original) = text.get(start..end) {
+                        found.push(EntityMatch {
+                            start,
+                            end,
+                            original: original.to_owned(),
+                            value: Value::String((*value).to_owned()),
+                        });
+                    }
+                    rest = rest.get(len..).unwrap_or_default();
                 }
-                None => i += 1,
+                None => rest = rest.get(1..).unwrap_or_default(),
             }
         }
         found

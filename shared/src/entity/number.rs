@@ -23,41 +23,47 @@ const NUMBER_WORDS: &[(&str, i64)] = &[
 /// and the words zero to twelve.
 pub(super) fn numbers(text: &str) -> Vec<EntityMatch> {
     let bytes = text.as_bytes();
+    let at = |j: usize| bytes.get(j).copied();
+    // No letter or digit just before byte `j` (or `j` is the start).
+    let word_start = |j: usize| !j.checked_sub(1).and_then(at).is_some_and(|b| b.is_ascii_alphanumeric());
     let mut found = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c.is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
-            let negative = i > 0 && bytes[i - 1] == b'-' && (i < 2 || !bytes[i - 2].is_ascii_alphanumeric());
+    while let Some(c) = at(i) {
+        if c.is_ascii_digit() && word_start(i) {
+            let negative = i.checked_sub(1).is_some_and(|minus| at(minus) == Some(b'-') && word_start(minus));
             let start = if negative { i - 1 } else { i };
             let mut end = i;
-            while end < bytes.len() && bytes[end].is_ascii_digit() {
+            while at(end).is_some_and(|b| b.is_ascii_digit()) {
                 end += 1;
             }
-            if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
+            if at(end) == Some(b'.') && at(end + 1).is_some_and(|b| b.is_ascii_digit()) {
                 end += 1;
-                while end < bytes.len() && bytes[end].is_ascii_digit() {
+                while at(end).is_some_and(|b| b.is_ascii_digit()) {
                     end += 1;
                 }
             }
             // Digits glued to letters ("A123", "123abc") are codes, not numbers.
-            if end < bytes.len() && bytes[end].is_ascii_alphabetic() {
+            if at(end).is_some_and(|b| b.is_ascii_alphabetic()) {
                 i = end;
                 continue;
             }
-            let original = &text[start..end];
-            if let Some(value) = number_value(original) {
+            // ASCII bytes on both ends: `start..end` lies on character boundaries.
+            if let Some(original) = text.get(start..end)
+                && let Some(value) = number_value(original)
+            {
                 found.push(EntityMatch { start, end, original: original.to_owned(), value });
             }
             i = end;
-        } else if c.is_ascii_alphabetic() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+        } else if c.is_ascii_alphabetic() && word_start(i) {
             let mut end = i;
-            while end < bytes.len() && bytes[end].is_ascii_alphabetic() {
+            while at(end).is_some_and(|b| b.is_ascii_alphabetic()) {
                 end += 1;
             }
-            let word = text[i..end].to_ascii_lowercase();
-            if let Some((_, n)) = NUMBER_WORDS.iter().find(|(w, _)| *w == word) {
-                found.push(EntityMatch { start: i, end, original: text[i..end].to_owned(), value: (*n).into() });
+            if let Some(original) = text.get(i..end) {
+                let word = original.to_ascii_lowercase();
+                if let Some((_, n)) = NUMBER_WORDS.iter().find(|(w, _)| *w == word) {
+                    found.push(EntityMatch { start: i, end, original: original.to_owned(), value: (*n).into() });
+                }
             }
             i = end;
         } else {
