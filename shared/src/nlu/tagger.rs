@@ -89,8 +89,16 @@ fn word_features(context: &str, words: &[String], i: usize) -> Vec<u64> {
     ]
 }
 
+/// Adds `by` to `weights[at]`; `at` is a tag index or a transition cell, in range by
+/// construction.
+fn bump(weights: &mut [f32], at: usize, by: f32) {
+    if let Some(w) = weights.get_mut(at) {
+        *w += by;
+    }
+}
+
 impl SlotTagger {
-    /// Trains on annotated phrases (as many tags as words).
+    /// Trains on annotated phrases (as many tags as words; extra words or tags are left out).
     pub fn train(examples: &[TaggedPhrase], options: &TaggerOptions) -> Self {
         let mut tags: Vec<String> = vec!["O".into()];
         for example in examples {
@@ -105,9 +113,11 @@ impl SlotTagger {
         let data: Vec<(Vec<Vec<u64>>, Vec<usize>)> = examples
             .iter()
             .map(|e| {
+                let len = e.words.len().min(e.tags.len());
                 (
-                    (0..e.words.len()).map(|i| word_features(&e.context, &e.words, i)).collect(),
-                    e.tags.iter().map(|t| index[t.as_str()]).collect(),
+                    (0..len).map(|i| word_features(&e.context, &e.words, i)).collect(),
+                    // Every tag was collected above.
+                    e.tags.iter().take(len).map(|t| index.get(t.as_str()).copied().unwrap_or(0)).collect(),
                 )
             })
             .collect();
@@ -121,31 +131,33 @@ impl SlotTagger {
         let mut rng = options.seed | 1;
         for _ in 0..options.epochs {
             super::shuffle(&mut order, &mut rng);
-            for &k in &order {
-                let (feats, gold) = &data[k];
+            for (feats, gold) in order.iter().filter_map(|&k| data.get(k)) {
                 let guess = model.viterbi(feats);
                 if &guess != gold {
-                    for (i, f) in feats.iter().enumerate() {
-                        if guess[i] == gold[i] {
+                    for ((f, &g), &p) in feats.iter().zip(gold).zip(&guess) {
+                        if g == p {
                             continue;
                         }
                         for h in f {
                             let w = model.emission.entry(*h).or_insert_with(|| vec![0.0; n]);
                             let u = emission_u.entry(*h).or_insert_with(|| vec![0.0; n]);
-                            w[gold[i]] += 1.0;
-                            w[guess[i]] -= 1.0;
-                            u[gold[i]] += step;
-                            u[guess[i]] -= step;
+                            bump(w, g, 1.0);
+                            bump(w, p, -1.0);
+                            bump(u, g, step);
+                            bump(u, p, -step);
                         }
                     }
-                    for i in 0..gold.len() {
-                        let prev = |s: &[usize]| if i == 0 { n } else { s[i - 1] };
-                        let (g, p) = (prev(gold) * n + gold[i], prev(&guess) * n + guess[i]);
+                    // Transitions from the previous tag (the start state `n` before the first).
+                    let pairs = |s: &[usize]| {
+                        std::iter::once(n).chain(s.iter().copied()).zip(s.iter().copied()).collect::<Vec<_>>()
+                    };
+                    for ((gp, g), (pp, p)) in pairs(gold).into_iter().zip(pairs(&guess)) {
+                        let (g, p) = (gp * n + g, pp * n + p);
                         if g != p {
-                            model.transition[g] += 1.0;
-                            model.transition[p] -= 1.0;
-                            transition_u[g] += step;
-                            transition_u[p] -= step;
+                            bump(&mut model.transition, g, 1.0);
+                            bump(&mut model.transition, p, -1.0);
+                            bump(&mut transition_u, g, step);
+                            bump(&mut transition_u, p, -step);
                         }
                     }
                 }
@@ -153,18 +165,23 @@ impl SlotTagger {
             }
         }
         for (h, w) in model.emission.iter_mut() {
-            let u = &emission_u[h];
-            w.iter_mut().zip(u).for_each(|(w, u)| *w -= u / step);
+            // Both maps gained the same keys.
+            if let Some(u) = emission_u.get(h) {
+                w.iter_mut().zip(u).for_each(|(w, u)| *w -= u / step);
+            }
         }
         model.transition.iter_mut().zip(&transition_u).for_each(|(w, u)| *w -= u / step);
         model.emission.retain(|_, w| w.iter().any(|x| x.abs() > 1e-3));
         model
     }
 
+    /// The best tag index for each word's features.
     fn viterbi(&self, feats: &[Vec<u64>]) -> Vec<usize> {
         let n = self.tags.len();
-        if feats.is_empty() {
-            return Vec::new();
+        let Some((first, rest)) = feats.split_first() else { return Vec::new() };
+        if n == 0 {
+            // An untrained tagger: nothing but the outside tag.
+            return vec![0; feats.len()];
         }
         let emit = |f: &[u64]| {
             let mut scores = vec![0.0f32; n];
@@ -175,19 +192,20 @@ impl SlotTagger {
             }
             scores
         };
-        let mut score: Vec<f32> =
-            emit(&feats[0]).iter().enumerate().map(|(t, e)| e + self.transition[n * n + t]).collect();
+        // `transition` holds `n + 1` rows of `n`: one per previous tag, then the start state.
+        let (from_tags, from_start) = self.transition.split_at(self.transition.len().min(n * n));
+        let mut score: Vec<f32> = emit(first).iter().zip(from_start).map(|(e, t)| e + t).collect();
         let mut back: Vec<Vec<usize>> = Vec::with_capacity(feats.len());
-        for f in &feats[1..] {
+        for f in rest {
             let e = emit(f);
             let mut next = vec![f32::NEG_INFINITY; n];
             let mut from = vec![0usize; n];
-            for (t, e) in e.iter().enumerate() {
-                for (p, s) in score.iter().enumerate() {
-                    let v = s + self.transition[p * n + t] + e;
-                    if v > next[t] {
-                        next[t] = v;
-                        from[t] = p;
+            for (t, ((e, next), from)) in e.iter().zip(&mut next).zip(&mut from).enumerate() {
+                for (p, (s, row)) in score.iter().zip(from_tags.chunks_exact(n)).enumerate() {
+                    let v = s + row.get(t).copied().unwrap_or(f32::NEG_INFINITY) + e;
+                    if v > *next {
+                        *next = v;
+                        *from = p;
                     }
                 }
             }
@@ -197,7 +215,8 @@ impl SlotTagger {
         let mut best = score.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(t, _)| t);
         let mut path = vec![best];
         for from in back.iter().rev() {
-            best = from[best];
+            // `best` is a tag index and `from` has one entry per tag.
+            best = from.get(best).copied().unwrap_or(0);
             path.push(best);
         }
         path.reverse();
@@ -207,7 +226,7 @@ impl SlotTagger {
     /// The BIO tag of each word, for a phrase about `context`.
     pub fn tag(&self, context: &str, words: &[String]) -> Vec<&str> {
         let feats: Vec<Vec<u64>> = (0..words.len()).map(|i| word_features(context, words, i)).collect();
-        self.viterbi(&feats).into_iter().map(|t| self.tags[t].as_str()).collect()
+        self.viterbi(&feats).into_iter().map(|t| self.tags.get(t).map_or("O", String::as_str)).collect()
     }
 
     /// Number of stored emission features.
@@ -275,5 +294,14 @@ mod tests {
             vec![("city".into(), 1, 3), ("date".into(), 3, 4), ("time".into(), 4, 5)]
         );
         assert!(spans::<&str>(&[]).is_empty());
+    }
+
+    #[test]
+    fn phrases_with_more_words_than_tags_and_untrained_taggers_do_not_panic() {
+        let data = vec![example("fly to paris", "O O B-city"), example("to rome on friday", "O B-city")];
+        let tagger = SlotTagger::train(&data, &TaggerOptions::default());
+        let words: Vec<String> = ["to", "paris"].map(String::from).to_vec();
+        assert_eq!(tagger.tag("travel", &words).len(), 2);
+        assert_eq!(SlotTagger::default().tag("travel", &words), ["O", "O"]);
     }
 }
