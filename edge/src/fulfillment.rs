@@ -1,12 +1,13 @@
 //! Calling fulfillment webhooks: URL resolution, credentials, the CX wire format, declarative
 //! lookups ([`crate::lookup`]), and failure handling.
 //!
-//! Any failure (a missing secret, timeout, transport error, non-2xx, oversize or malformed
-//! reply) becomes [`WebhookOutcome::Failed`], which the engine turns into the agent's apology
+//! Any failure (a missing secret, timeout, transport error, a redirect, which is never
+//! followed, non-2xx, a body over 64 KiB, which is not read past that, or a malformed reply)
+//! becomes [`WebhookOutcome::Failed`], which the engine turns into the agent's apology
 //! while the conversation stays intact; the reason goes to the log, never to the user.
 
 use crate::config::{BUILTIN_DEMO_ORDERS, Config};
-use crate::ports::{HttpClient, HttpError, HttpRequest};
+use crate::ports::{HttpClient, HttpError, HttpRequest, Redirect};
 use crate::{demo, identity, lookup};
 use switchboard_dialog::agent::{Auth, Part, Template, Webhook};
 use switchboard_dialog::dialog::WebhookOutcome;
@@ -34,6 +35,10 @@ pub enum Failure {
     /// A lookup's URL or body needs a parameter the session does not have.
     #[error("parameter '{0}' has no value for the request")]
     MissingParameter(String),
+    /// A parameter's value would change the lookup URL's path (a `.` or `..` segment, also
+    /// percent-encoded, or an empty one); the request is not sent.
+    #[error("parameter '{0}' would change the path of the lookup's URL; not sent")]
+    PathValue(String),
     /// A lookup's message names a field the response lacks (or holds `null`).
     #[error("the response has no field {0}")]
     MissingField(String),
@@ -83,6 +88,8 @@ pub async fn respond<H: HttpClient>(
             body: Some(serde_json::to_string(request).expect("webhook requests serialise")),
             timeout_ms: webhook.timeout_ms,
             max_body: MAX_RESPONSE_BYTES,
+            // A 3xx would take the credentials and the session to wherever it points.
+            redirect: Redirect::Refuse,
         })
         .await?;
     if !(200..300).contains(&response.status) {
@@ -192,7 +199,7 @@ intents:
                 ("Content-Type".to_owned(), "application/json".to_owned()),
             ]
         );
-        assert_eq!(sent.max_body, MAX_RESPONSE_BYTES);
+        assert_eq!((sent.max_body, sent.redirect), (MAX_RESPONSE_BYTES, Redirect::Refuse));
 
         let http = ScriptedHttp::new([ok("{}")]);
         block_on(call(&http, &config, "basic", &agent.webhooks["basic"], &request));
@@ -225,10 +232,11 @@ intents:
             Ok(HttpResponse { status: 503, body: Vec::new() }),
             ok("{not json"),
             Ok(HttpResponse { status: 200, body: vec![b' '; MAX_RESPONSE_BYTES + 1] }),
+            Ok(HttpResponse { status: 302, body: Vec::new() }),
         ];
         let http = ScriptedHttp::new(answers);
         let mut reasons = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..5 {
             let (outcome, log) =
                 block_on(call(&http, &config, "cx", &agent.webhooks["cx"], &WebhookRequest::default()));
             assert_eq!(outcome, WebhookOutcome::Failed);
@@ -239,6 +247,7 @@ intents:
         assert_eq!(reasons[1], "answered HTTP 503");
         assert!(reasons[2].starts_with("sent a malformed reply: not a WebhookResponse"), "{}", reasons[2]);
         assert_eq!(reasons[3], format!("response larger than {MAX_RESPONSE_BYTES} bytes"));
+        assert_eq!(reasons[4], "answered a redirect (HTTP 302), not followed");
     }
 
     #[test]

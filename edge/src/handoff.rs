@@ -23,7 +23,7 @@ use crate::context::{Handoff, Status, UserContext};
 use crate::conversation::{Edge, Exchange, NOT_STORED, Said, check_text};
 use crate::error::ApiError;
 use crate::ids::{ConversationId, UserId};
-use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient, HttpRequest};
+use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient, HttpRequest, Redirect};
 use serde::Serialize;
 use switchboard_dialog::dialog::{HandoffReason, Reply};
 use switchboard_dialog::protocol::{AgentConversation, DeskEntry, Message, Role};
@@ -79,6 +79,8 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
             body: Some(body),
             timeout_ms: 5_000,
             max_body: 64 * 1024,
+            // The transcript and its signature go to the configured URL only.
+            redirect: Redirect::Refuse,
         };
         let failure = match self.http.send(request).await {
             Ok(response) if (200..300).contains(&response.status) => return,

@@ -2,7 +2,9 @@
 //! its JSON answer turned into a CX [`WebhookResponse`] for [`dialog::resume`], so the engine
 //! cannot tell a lookup from a webhook.
 //!
-//! `$name` in the URL is the parameter's value, URL-encoded; in the body a string that is
+//! `$name` in the URL is the parameter's value, percent-encoded as one path segment or query
+//! component; a value that would change the path's shape (`.`, `..`, `%2e%2e`, …) is refused
+//! before anything is sent (`lookup/url.rs`). In the body a string that is
 //! exactly `"$name"` becomes the parameter's JSON value. A reply's `${/json/pointer}` is a field
 //! of the response; its `set` copies fields into session parameters (a field the response
 //! lacks deletes the parameter). A message naming a field the response lacks, a parameter the
@@ -12,10 +14,12 @@
 //! [`dialog::resume`]: switchboard_dialog::dialog::resume
 
 use crate::fulfillment::{Failure, MAX_RESPONSE_BYTES};
-use crate::ports::{HttpClient, HttpRequest, HttpResponse};
+use crate::ports::{HttpClient, HttpRequest, HttpResponse, Redirect};
 use serde_json::{Map, Value};
 use switchboard_dialog::agent::{HttpMethod, JsonTemplate, Lookup, LookupReply, Part, Template};
 use switchboard_dialog::webhook::{FulfillmentResponse, ResponseMessage, SessionInfo, TextMessage, WebhookResponse};
+
+mod url;
 
 /// Sends the lookup with `headers` (credentials already filled in) and maps its answer.
 pub async fn run<H: HttpClient>(
@@ -37,10 +41,7 @@ pub fn request(
     timeout_ms: u32,
     parameters: &Map<String, Value>,
 ) -> Result<HttpRequest, Failure> {
-    let url = lookup.url.render::<Failure>(|part| match part {
-        Part::Parameter(name) => Ok(url_encode(&text_of(parameter(parameters, name)?))),
-        _ => Ok(String::new()),
-    })?;
+    let url = url::fill(&lookup.url, parameters)?;
     headers.push(("Accept".into(), "application/json".into()));
     let body = match (&lookup.body, lookup.method) {
         (Some(body), HttpMethod::Post) => {
@@ -49,7 +50,16 @@ pub fn request(
         }
         _ => None,
     };
-    Ok(HttpRequest { method: lookup.method.as_str(), url, headers, body, timeout_ms, max_body: MAX_RESPONSE_BYTES })
+    Ok(HttpRequest {
+        method: lookup.method.as_str(),
+        url,
+        headers,
+        body,
+        timeout_ms,
+        max_body: MAX_RESPONSE_BYTES,
+        // The credentials are for the host the agent names, not for wherever it points.
+        redirect: Redirect::Refuse,
+    })
 }
 
 /// What the agent says and sets for `response`: the `on_status` entry for its status, else
@@ -147,20 +157,6 @@ fn body_value(template: &JsonTemplate, parameters: &Map<String, Value>) -> Resul
             Value::Object(map)
         }
     })
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, so a value stays one
-/// path segment or query value whatever the user typed.
-fn url_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

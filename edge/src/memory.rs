@@ -2,7 +2,8 @@
 
 use crate::analytics::{DailyStats, Event};
 use crate::ports::{
-    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
+    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, Redirect,
+    StoreError,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -42,7 +43,8 @@ impl HttpClient for NoHttp {
     }
 }
 
-/// An HTTP client that answers from a script and records what it was sent.
+/// An HTTP client that answers from a script and records what it was sent. Like the worker's
+/// client it refuses an oversize body and, when the request refuses redirects, a 3xx.
 #[derive(Debug, Default)]
 pub struct ScriptedHttp {
     /// Answers, first to last; an empty script is a transport error.
@@ -62,15 +64,137 @@ impl ScriptedHttp {
 
 impl HttpClient for ScriptedHttp {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let max_body = request.max_body;
+        let (max_body, redirect) = (request.max_body, request.redirect);
         self.requests.borrow_mut().push((request.url.clone(), request.body.clone().unwrap_or_default()));
         self.sent.borrow_mut().push(request);
         let answer = self.answers.borrow_mut().pop_front();
         match answer {
+            Some(Ok(r)) if (300..400).contains(&r.status) && redirect == Redirect::Refuse => {
+                Err(HttpError::Redirected(r.status))
+            }
             Some(Ok(r)) if r.body.len() > max_body => Err(HttpError::TooLarge(max_body)),
             Some(answer) => answer,
             None => Err(HttpError::Transport("script exhausted".into())),
         }
+    }
+}
+
+/// What a site of a [`MemoryWeb`] answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A status and a body.
+    Body(u16, Vec<u8>),
+    /// A redirect: a 3xx status and the absolute URL of its `Location`.
+    Redirect(u16, String),
+    /// 200 and a body that never ends.
+    Endless,
+}
+
+/// How a site answers a request.
+pub type Site = Box<dyn Fn(&HttpRequest) -> Answer>;
+
+/// Sites in memory, by origin (`https://shop.example`), and a client that behaves as the
+/// worker's `fetch` does with them: it follows a redirect, resending the headers, unless the
+/// request refuses redirects ([`Redirect::Refuse`]: the 3xx is [`HttpError::Redirected`]), and
+/// it reads a body chunk by chunk, giving up past `max_body` ([`HttpError::TooLarge`]).
+/// Records every request each origin received and how many body bytes were read.
+#[derive(Default)]
+pub struct MemoryWeb {
+    sites: BTreeMap<String, Site>,
+    /// `(origin, request)` of every request a site received, in order.
+    pub received: RefCell<Vec<(String, HttpRequest)>>,
+    /// Body bytes read, over all responses.
+    pub bytes_read: Cell<usize>,
+}
+
+impl std::fmt::Debug for MemoryWeb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryWeb")
+            .field("sites", &self.sites.keys().collect::<Vec<_>>())
+            .field("received", &self.received)
+            .field("bytes_read", &self.bytes_read)
+            .finish()
+    }
+}
+
+/// Redirects `fetch` follows before it gives up.
+const MAX_REDIRECTS: usize = 20;
+/// The size of the chunks a body arrives in.
+const CHUNK: usize = 16 * 1024;
+
+impl MemoryWeb {
+    /// An empty web: every request is a transport error.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the site at `origin` (scheme, host and port, no path).
+    pub fn site(mut self, origin: &str, answer: impl Fn(&HttpRequest) -> Answer + 'static) -> Self {
+        self.sites.insert(origin.to_owned(), Box::new(answer));
+        self
+    }
+
+    /// The requests the site at `origin` received.
+    pub fn received_by(&self, origin: &str) -> Vec<HttpRequest> {
+        self.received.borrow().iter().filter(|(o, _)| o == origin).map(|(_, r)| r.clone()).collect()
+    }
+
+    /// Reads `body` (or an endless one) chunk by chunk, as a stream arrives, up to `max`.
+    fn read(&self, body: Option<&[u8]>, max: usize) -> Result<Vec<u8>, HttpError> {
+        let endless = [b'x'; CHUNK];
+        let mut chunks = body.map(|b| b.chunks(CHUNK));
+        let mut read = Vec::new();
+        loop {
+            let chunk = match chunks.as_mut() {
+                Some(chunks) => match chunks.next() {
+                    Some(chunk) => chunk,
+                    None => return Ok(read),
+                },
+                None => &endless[..],
+            };
+            self.bytes_read.set(self.bytes_read.get() + chunk.len());
+            if read.len() + chunk.len() > max {
+                return Err(HttpError::TooLarge(max));
+            }
+            read.extend_from_slice(chunk);
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL.
+fn origin(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    url.get(..url.len() - rest.len() + host_end)
+}
+
+impl HttpClient for MemoryWeb {
+    async fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        for _ in 0..=MAX_REDIRECTS {
+            let origin = origin(&request.url)
+                .ok_or_else(|| HttpError::Transport(format!("not an absolute URL: {}", request.url)))?
+                .to_owned();
+            self.received.borrow_mut().push((origin.clone(), request.clone()));
+            let site = self.sites.get(&origin).ok_or_else(|| HttpError::Transport(format!("no site at {origin}")))?;
+            match site(&request) {
+                Answer::Body(status, body) => {
+                    return Ok(HttpResponse { status, body: self.read(Some(&body), request.max_body)? });
+                }
+                Answer::Endless => return Ok(HttpResponse { status: 200, body: self.read(None, request.max_body)? }),
+                Answer::Redirect(status, _) if request.redirect == Redirect::Refuse => {
+                    return Err(HttpError::Redirected(status));
+                }
+                Answer::Redirect(status, location) => {
+                    // As fetch does: a 303, or a 301/302 after a POST, goes on as a GET.
+                    if status == 303 || (matches!(status, 301 | 302) && request.method == "POST") {
+                        request.method = "GET";
+                        request.body = None;
+                    }
+                    request.url = location;
+                }
+            }
+        }
+        Err(HttpError::Transport("too many redirects".into()))
     }
 }
 

@@ -24,7 +24,8 @@ pub trait ContextStore {
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
-    /// Body bytes, at most the limit the caller asked for.
+    /// Body bytes, at most the limit the caller asked for: a longer body is never a
+    /// response but [`HttpError::TooLarge`], whatever the server sends.
     pub body: Vec<u8>,
 }
 
@@ -34,9 +35,14 @@ pub enum HttpError {
     /// No answer within the timeout.
     #[error("timed out after {0} ms")]
     Timeout(u32),
-    /// The body was larger than allowed.
+    /// The body was larger than allowed: the client stopped reading at the limit (or at a
+    /// `Content-Length` over it), so a server cannot push more than that into memory.
     #[error("response larger than {0} bytes")]
     TooLarge(usize),
+    /// A 3xx answer to a request that refuses redirects ([`Redirect::Refuse`]); where it
+    /// pointed is not kept (a `Location` may carry anything).
+    #[error("answered a redirect (HTTP {0}), not followed")]
+    Redirected(u16),
     /// Connection or protocol failure.
     #[error("transport: {0}")]
     Transport(String),
@@ -57,12 +63,30 @@ pub struct HttpRequest {
     pub timeout_ms: u32,
     /// Give up when the response body is larger than this.
     pub max_body: usize,
+    /// What to do with a redirect.
+    pub redirect: Redirect,
+}
+
+/// What the client does with a redirect (a 3xx answer).
+///
+/// Every request the edge sends carries credentials or personal data (a bearer token or
+/// secret header, session parameters, a signed transcript), so it refuses redirects: a
+/// webhook that answers 302 to another host would otherwise receive the same headers there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Redirect {
+    /// A 3xx is [`HttpError::Redirected`]; its `Location` is never requested.
+    #[default]
+    Refuse,
+    /// The platform follows redirects, resending the headers (what `fetch` does by default).
+    /// Only for a request that carries nothing another host may not see.
+    Follow,
 }
 
 /// Outbound HTTP (fulfillment webhooks and lookups).
 pub trait HttpClient {
-    /// Sends `request`; a timeout, an oversize body or a transport failure is an [`HttpError`],
-    /// any status is a response.
+    /// Sends `request`; a timeout, an oversize body, a refused redirect or a transport failure
+    /// is an [`HttpError`], any other status is a response. The body is read incrementally and
+    /// never beyond `request.max_body`.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
 }
 

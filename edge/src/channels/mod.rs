@@ -522,6 +522,7 @@ pub(crate) fn post_json(url: String, headers: Vec<(String, String)>, body: &serd
         body: Some(body.to_string()),
         timeout_ms: SEND_TIMEOUT_MS,
         max_body: 64 * 1024,
+        redirect: crate::ports::Redirect::Refuse,
     }
 }
 
@@ -530,7 +531,8 @@ pub(crate) fn post_form(url: String, headers: Vec<(String, String)>, fields: &[(
     let mut headers = headers;
     headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-    HttpRequest { method: "POST", url, headers, body: Some(body), timeout_ms: SEND_TIMEOUT_MS, max_body: 64 * 1024 }
+    let (timeout_ms, max_body, redirect) = (SEND_TIMEOUT_MS, 64 * 1024, crate::ports::Redirect::Refuse);
+    HttpRequest { method: "POST", url, headers, body: Some(body), timeout_ms, max_body, redirect }
 }
 
 /// Equal in constant time (for equal lengths; a length is not secret).

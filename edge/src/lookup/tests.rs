@@ -164,9 +164,185 @@ fn missing_fields_and_parameters_malformed_and_lost_answers_fail_with_a_reason()
 
 #[test]
 fn values_read_as_text() {
-    assert_eq!(url_encode("Zürich 8001/ok~-._"), "Z%C3%BCrich%208001%2Fok~-._");
+    assert_eq!(url::encode("Zürich 8001/ok~-._"), "Z%C3%BCrich%208001%2Fok~-._");
+    assert_eq!(url::encode("%2e%2e"), "%252e%252e", "'%' is encoded too");
     assert_eq!(text_of(&json!("x")), "x");
     assert_eq!(text_of(&json!(2.5)), "2.5");
     assert_eq!(text_of(&json!([1, "a", true])), "1, a, true");
     assert_eq!(text_of(&json!({ "a": 1 })), r#"{"a":1}"#);
+}
+
+const FILES: &str = "name: files
+fallback: ['?']
+webhook_error: ['Sorry.']
+webhooks:
+  items:
+    kind: http
+    url: https://api.shop.example/v1/orders/$order-number/items?email=$email&v=1
+    auth: { bearer: '${ORDERS_TOKEN}' }
+    reply: { messages: ['ok'] }
+  last:
+    kind: http
+    url: https://api.shop.example/v1/orders/$order-number
+    reply: { messages: ['ok'] }
+  joined:
+    kind: http
+    url: https://api.shop.example/v1/files/$a$b/x$c
+    reply: { messages: ['ok'] }
+intents:
+  - { name: Hi, training_phrases: [hello], responses: [Hello] }
+";
+
+/// Values an attacker types to leave `/v1/orders/{value}`: each must be refused.
+const TRAVERSALS: &[&str] = &[
+    "..",
+    ".",
+    "",
+    "../admin",
+    "../../../../etc/passwd",
+    "a/../b",
+    "%2e%2e",
+    "%2E%2E",
+    "%2E.",
+    ".%2e",
+    "%2e",
+    "%2e%2e%2f",
+    "%2e%2e/admin",
+    "..%2f",
+    "..%2Fadmin",
+    "%252e%252e",
+    "%25252e%25252e",
+    "%%32%65%%32%65",
+    "..\\",
+    "..\\admin",
+    "..%5c",
+    "..%5cadmin",
+    "..;",
+    "..;/admin",
+    "..;jsessionid=1",
+    ".. ",
+    "..%20",
+    "..\t",
+    "..%00",
+    "..\u{0}",
+    "\u{FF0E}\u{FF0E}",
+    "\u{2025}",
+    "\u{FE52}",
+    "%c0%ae%c0%ae",
+    "%c0%ae%c0%ae%c0%af",
+    "x/%2e%2e/y",
+];
+
+/// Values that must arrive as one opaque segment, never as structure.
+const OPAQUE: &[&str] = &[
+    "/etc/passwd",
+    "/",
+    "//evil.example",
+    "\\",
+    "?admin=1",
+    "#fragment",
+    "a\u{0}b",
+    "\r\nX-Injected: 1",
+    "\u{7f}\u{1b}[2J",
+    "%00",
+    "%2F",
+    "%2f%2f",
+    "%5C",
+    "%3F",
+    "%23",
+    "%",
+    "%zz",
+    "...",
+    "....",
+    ".a",
+    "a.",
+    "a..b",
+    "~user",
+    "@evil.example",
+    ":8080",
+    "Zürich",
+    "\u{202E}gpj.exe",
+    "a&b=c",
+    "a+b",
+    "123456",
+];
+
+/// The lookup `name` of [`FILES`] with `parameters`: the URL sent, or the log's reason.
+fn files_url(name: &str, parameters: serde_json::Value) -> Result<String, String> {
+    let agent = Agent::from_yaml(FILES).unwrap();
+    let http = ScriptedHttp::new([reply(200, json!({}))]);
+    let (outcome, log) =
+        block_on(fulfillment::call(&http, &config(), name, &agent.webhooks[name], &session(parameters)));
+    let sent = http.sent.borrow();
+    match (outcome, sent.first()) {
+        (WebhookOutcome::Replied(_), Some(request)) => Ok(request.url.clone()),
+        (WebhookOutcome::Failed, None) => {
+            let log: serde_json::Value = serde_json::from_str(&log.unwrap()).unwrap();
+            Err(log["reason"].as_str().unwrap().to_owned())
+        }
+        (outcome, sent) => panic!("{outcome:?} with {sent:?}: {log:?}"),
+    }
+}
+
+/// Percent-decoded once, as a server reads a segment.
+fn decoded(segment: &str) -> String {
+    let mut out = Vec::new();
+    let mut rest = segment.as_bytes();
+    while let [first, tail @ ..] = rest {
+        if *first == b'%' && tail.len() >= 2 {
+            out.push(u8::from_str_radix(std::str::from_utf8(&tail[..2]).unwrap(), 16).unwrap());
+            rest = &tail[2..];
+        } else {
+            out.push(*first);
+            rest = tail;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn path_values_that_traverse_are_refused_and_nothing_is_sent() {
+    for value in TRAVERSALS {
+        for name in ["items", "last"] {
+            let parameters = json!({ "order-number": value, "email": "a@b.c" });
+            let reason = files_url(name, parameters).expect_err(&format!("{value:?} was sent in {name}"));
+            assert_eq!(reason, "parameter 'order-number' would change the path of the lookup's URL; not sent");
+        }
+    }
+    // Whole segments made of several values, or of a value and the template's text.
+    for (a, b, c) in [(".", ".", "1"), ("", "", "1"), (".", "", "1"), ("%2e", ".", "1"), (".", "%2e", "1")] {
+        let reason = files_url("joined", json!({ "a": a, "b": b, "c": c })).unwrap_err();
+        assert!(reason.contains("would change the path"), "{a:?} {b:?} {c:?}: {reason}");
+    }
+    assert_eq!(
+        files_url("joined", json!({ "a": "...", "b": ".x", "c": "a.." })).unwrap(),
+        "https://api.shop.example/v1/files/....x/xa..",
+        "dots inside a longer segment are names"
+    );
+    assert_eq!(
+        files_url("joined", json!({ "a": "a", "b": "b", "c": "" })).unwrap(),
+        "https://api.shop.example/v1/files/ab/x"
+    );
+}
+
+#[test]
+fn other_values_stay_one_segment_and_one_query_value() {
+    let prefix = "https://api.shop.example/v1/orders/";
+    for value in OPAQUE.iter().chain(TRAVERSALS.iter().filter(|v| !v.is_empty())) {
+        // In the query, dot segments are only text.
+        let traversal = TRAVERSALS.contains(value);
+        let order = if traversal { "42" } else { value };
+        let url = files_url("items", json!({ "order-number": order, "email": value }))
+            .unwrap_or_else(|reason| panic!("{value:?}: {reason}"));
+        let encoded = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b));
+        let rest = url.strip_prefix(prefix).unwrap_or_else(|| panic!("{value:?}: {url}"));
+        let (segment, query) = rest.split_once("/items?").unwrap_or_else(|| panic!("{value:?}: {url}"));
+        assert!(encoded(segment) && decoded(segment) == order, "{value:?}: path {url}");
+        let pairs: Vec<&str> = query.split('&').collect();
+        let [email, version] = pairs[..] else { panic!("{value:?}: query {url}") };
+        let email = email.strip_prefix("email=").unwrap_or_else(|| panic!("{value:?}: {url}"));
+        assert!(encoded(email) && decoded(email) == *value, "{value:?}: query {url}");
+        assert_eq!(version, "v=1", "{value:?}: {url}");
+        assert!(!url.contains(['#', '\\', ' ']) && url.is_ascii(), "{value:?}: {url}");
+    }
 }
