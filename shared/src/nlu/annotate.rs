@@ -63,13 +63,13 @@ pub fn bio(words: &[(usize, usize)], spans: &[(usize, usize, String)]) -> Vec<St
     let mut tags = Vec::with_capacity(words.len());
     let mut previous: Option<usize> = None;
     for (start, end) in words {
-        let span = spans.iter().position(|(s, e, _)| start < e && end > s);
+        let span = spans.iter().enumerate().find(|(_, (s, e, _))| start < e && end > s);
         tags.push(match span {
-            Some(i) if previous == Some(i) => format!("I-{}", spans[i].2),
-            Some(i) => format!("B-{}", spans[i].2),
+            Some((i, (_, _, name))) if previous == Some(i) => format!("I-{name}"),
+            Some((_, (_, _, name))) => format!("B-{name}"),
             None => "O".to_owned(),
         });
-        previous = span;
+        previous = span.map(|(i, _)| i);
     }
     tags
 }

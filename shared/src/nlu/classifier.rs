@@ -94,6 +94,10 @@ impl IntentClassifier {
     }
 
     /// Trains on `(intent index, phrase)` pairs.
+    ///
+    /// # Panics
+    ///
+    /// With more than 65,535 intents (an agent file with more is rejected when it loads).
     pub fn train_with<'a>(examples: impl IntoIterator<Item = (usize, &'a str)>, options: &TrainingOptions) -> Self {
         let raw: Vec<(usize, Vec<(u64, f32)>)> = examples.into_iter().map(|(c, t)| (c, features(t))).collect();
         let classes = raw.iter().map(|(c, _)| c + 1).max().unwrap_or(0);
@@ -129,8 +133,7 @@ impl IntentClassifier {
         for epoch in 0..options.epochs {
             super::shuffle(&mut order, &mut rng);
             let lr = options.learning_rate / (1.0 + epoch as f32);
-            for &i in &order {
-                let (y, x) = &data[i];
+            for (y, x) in order.iter().filter_map(|&i| data.get(i)) {
                 kept_features.clear();
                 for &(r, v) in x {
                     // The top 24 bits as a uniform number in [0, 1).
@@ -142,14 +145,15 @@ impl IntentClassifier {
                 let x = &kept_features;
                 scores.copy_from_slice(&bias);
                 for &(r, v) in x {
-                    let row = &w[r as usize * width..][..width];
-                    scores.iter_mut().zip(row).for_each(|(s, wc)| *s += v * wc);
+                    scores.iter_mut().zip(row(&w, r as usize, width)).for_each(|(s, wc)| *s += v * wc);
                 }
                 softmax(&mut scores);
-                scores[*y] -= 1.0;
+                if let Some(s) = scores.get_mut(*y) {
+                    *s -= 1.0;
+                }
                 let decay = 1.0 - lr * options.l2;
                 for &(r, v) in x {
-                    let row = &mut w[r as usize * width..][..width];
+                    let row = w.get_mut(r as usize * width..(r as usize + 1) * width).unwrap_or_default();
                     row.iter_mut().zip(&scores).for_each(|(wc, g)| *wc = *wc * decay - lr * v * g);
                 }
                 bias.iter_mut().zip(&scores).for_each(|(b, g)| *b -= lr * g);
@@ -158,9 +162,12 @@ impl IntentClassifier {
 
         model.row_start.push(0);
         for r in 0..model.idf.len() {
-            let row = &w[r * width..][..width];
             model.weights.extend(
-                row.iter().enumerate().filter(|(_, x)| x.abs() >= options.prune_below).map(|(c, x)| (c as u16, *x)),
+                row(&w, r, width)
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| x.abs() >= options.prune_below)
+                    .map(|(c, x)| (c as u16, *x)),
             );
             model.row_start.push(model.weights.len() as u32);
         }
@@ -174,7 +181,7 @@ impl IntentClassifier {
         let mut entries = Vec::with_capacity(feats.len());
         for (h, tf) in feats {
             // Unseen features weigh like the rarest seen ones.
-            let idf = self.rows.get(h).map_or(self.unseen_idf, |&r| self.idf[r as usize]);
+            let idf = self.rows.get(h).and_then(|&r| self.idf.get(r as usize)).copied().unwrap_or(self.unseen_idf);
             let value = tf * idf;
             total += value * value;
             if let Some(&r) = self.rows.get(h) {
@@ -194,9 +201,11 @@ impl IntentClassifier {
         let x = self.vectorise_features(&features(text));
         let mut scores = self.bias.clone();
         for (r, v) in &x.entries {
-            let r = *r as usize;
-            for (c, w) in &self.weights[self.row_start[r] as usize..self.row_start[r + 1] as usize] {
-                scores[usize::from(*c)] += v * w;
+            for (c, w) in self.row_weights(*r as usize) {
+                // Classes are below `classes`, the length of `bias` (checked by `from_bytes`).
+                if let Some(s) = scores.get_mut(usize::from(*c)) {
+                    *s += v * w;
+                }
             }
         }
         softmax(&mut scores);
@@ -211,6 +220,12 @@ impl IntentClassifier {
         }
         let (intent, p) = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
         Some(Classification { intent, confidence: p * known * known })
+    }
+
+    /// The pruned `(class, weight)` pairs of row `r`: empty past the last row.
+    fn row_weights(&self, r: usize) -> &[(u16, f32)] {
+        let (Some(&start), Some(&end)) = (self.row_start.get(r), self.row_start.get(r + 1)) else { return &[] };
+        self.weights.get(start as usize..end as usize).unwrap_or_default()
     }
 
     /// Tags the model with the fingerprint of its training data.
@@ -275,9 +290,10 @@ impl IntentClassifier {
         let wide = self.classes > 256;
         for (hash, r) in by_row {
             let r = r as usize;
+            let idf = self.idf.get(r).copied().unwrap_or(self.unseen_idf);
             out.extend_from_slice(&hash.to_le_bytes());
-            out.extend_from_slice(&((self.idf[r] * 4096.0).round().min(65535.0) as u16).to_le_bytes());
-            let entries = &self.weights[self.row_start[r] as usize..self.row_start[r + 1] as usize];
+            out.extend_from_slice(&((idf * 4096.0).round().min(65535.0) as u16).to_le_bytes());
+            let entries = self.row_weights(r);
             write_varint(&mut out, entries.len() as u32);
             for (c, w) in entries {
                 if wide {
@@ -304,7 +320,9 @@ impl IntentClassifier {
         let bias = (0..classes).map(|_| r.f32()).collect::<Result<Vec<_>, _>>()?;
         let scale = r.f32()?;
         let mut model = IntentClassifier { classes, unseen_idf, bias, fingerprint, ..Default::default() };
-        model.rows.reserve(features);
+        // The count comes from the file: reserve no more rows than its bytes can hold (11 each
+        // at least), or a corrupt count would ask for gigabytes.
+        model.rows.reserve(features.min(r.remaining() / 11));
         model.row_start.push(0);
         for row in 0..features {
             model.rows.insert(r.u64()?, row as u32);
@@ -340,24 +358,32 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let slice = self.bytes.get(self.at..self.at + n).ok_or(ModelError::Corrupt("unexpected end"))?;
+        let slice = self.bytes.get(self.at..self.at.saturating_add(n)).ok_or(ModelError::Corrupt("unexpected end"))?;
         self.at += n;
         Ok(slice)
     }
+    fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.at)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ModelError> {
+        // `take(N)` holds exactly N bytes, so the conversion cannot fail.
+        self.take(N)?.try_into().map_err(|_| ModelError::Corrupt("unexpected end"))
+    }
     fn u8(&mut self) -> Result<u8, ModelError> {
-        Ok(self.take(1)?[0])
+        let [b] = self.array()?;
+        Ok(b)
     }
     fn u16(&mut self) -> Result<u16, ModelError> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(self.array()?))
     }
     fn u32(&mut self) -> Result<u32, ModelError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(self.array()?))
     }
     fn u64(&mut self) -> Result<u64, ModelError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(self.array()?))
     }
     fn f32(&mut self) -> Result<f32, ModelError> {
-        Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(f32::from_le_bytes(self.array()?))
     }
     fn varint(&mut self) -> Result<u32, ModelError> {
         let mut n = 0u32;
@@ -370,6 +396,11 @@ impl<'a> Reader<'a> {
         }
         Err(ModelError::Corrupt("varint too long"))
     }
+}
+
+/// Row `r` of a dense `width`-wide weight table (empty past its end).
+fn row(w: &[f32], r: usize, width: usize) -> &[f32] {
+    w.get(r * width..(r + 1) * width).unwrap_or_default()
 }
 
 fn softmax(scores: &mut [f32]) {
@@ -436,6 +467,27 @@ mod tests {
         }
         assert_eq!(IntentClassifier::from_bytes(b"nope").unwrap_err(), ModelError::BadHeader);
         assert!(matches!(IntentClassifier::from_bytes(&bytes[..bytes.len() - 1]), Err(ModelError::Corrupt(_))));
+    }
+
+    #[test]
+    fn corrupt_models_are_errors_not_panics() {
+        let bytes = classifier().to_bytes();
+        // Every truncation, and every byte flipped: an error or a model that classifies.
+        for len in 0..bytes.len() {
+            assert!(IntentClassifier::from_bytes(&bytes[..len]).is_err(), "{len}");
+        }
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0xff;
+            if let Ok(model) = IntentClassifier::from_bytes(&flipped) {
+                model.classify("where is my order");
+            }
+        }
+        // A header claiming four billion feature rows asks for no memory up front.
+        let mut huge = bytes[..15].to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        huge.extend_from_slice(&bytes[19..]);
+        assert_eq!(IntentClassifier::from_bytes(&huge).unwrap_err(), ModelError::Corrupt("unexpected end"));
     }
 
     #[test]

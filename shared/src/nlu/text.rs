@@ -103,18 +103,12 @@ pub fn features(text: &str) -> Vec<(u64, f32)> {
         raw.push((feature(b'^', first_two), OPENING_WEIGHT));
     }
     raw.sort_unstable_by_key(|(h, _)| *h);
-    let mut out: Vec<(u64, f32)> = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let (h, w) = raw[i];
-        let mut tf = 0.0;
-        while i < raw.len() && raw[i].0 == h {
-            tf += 1.0;
-            i += 1;
-        }
-        out.push((h, w * (1.0 + f32::ln(tf))));
-    }
-    out
+    raw.chunk_by(|a, b| a.0 == b.0)
+        .filter_map(|same| {
+            let &(h, w) = same.first()?;
+            Some((h, w * (1.0 + f32::ln(same.len() as f32))))
+        })
+        .collect()
 }
 
 #[cfg(test)]
