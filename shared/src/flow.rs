@@ -167,7 +167,7 @@ impl RawFlow {
         let mut seen = BTreeSet::from([self.start.clone()]);
         let mut queue = vec![self.start.clone()];
         while let Some(p) = queue.pop() {
-            for r in &pages[&p].routes {
+            for r in pages.get(&p).into_iter().flat_map(|page| &page.routes) {
                 if seen.insert(r.to.clone()) {
                     queue.push(r.to.clone());
                 }

@@ -38,7 +38,9 @@ fn agent_file(name: &str, webhook_url: &str, intents: Vec<Value>, entities: BTre
 }
 
 fn finish(agent: Value) -> Result<String, ImportError> {
-    let text = serde_json::to_string_pretty(&agent).expect("JSON values serialise");
+    // A `Value` always serialises (string keys, finite numbers); should it not, say so.
+    let text = serde_json::to_string_pretty(&agent)
+        .map_err(|e| ImportError::Format { file: "converted agent".into(), message: e.to_string() })?;
     Agent::from_json(&text)?;
     Ok(text + "\n")
 }
@@ -171,7 +173,7 @@ fn strip_annotations(example: &str) -> (String, Vec<(String, String)>) {
             match after.find('}') {
                 Some(end) => {
                     let parsed: Value = serde_json::from_str(&after[..=end]).unwrap_or(Value::Null);
-                    (parsed["entity"].as_str().unwrap_or_default().to_owned(), end + 1)
+                    (parsed.get("entity").and_then(Value::as_str).unwrap_or_default().to_owned(), end + 1)
                 }
                 None => break,
             }

@@ -366,7 +366,10 @@ impl ResolutionHistogram {
     pub fn of(times_ms: &[u64]) -> Self {
         let mut histogram = Self::default();
         for &ms in times_ms {
-            histogram.0[Self::bin(ms)] += 1;
+            // `bin` is a position in `RESOLUTION_BINS`, as long as the array.
+            if let Some(n) = histogram.0.get_mut(Self::bin(ms)) {
+                *n += 1;
+            }
         }
         histogram
     }

@@ -114,8 +114,7 @@ impl Reply {
 /// A plain text message equals its text.
 impl PartialEq<&str> for Response {
     fn eq(&self, other: &&str) -> bool {
-        self.variants.len() == 1
-            && self.variants[0] == *other
+        matches!(self.variants.as_slice(), [only] if only == other)
             && self.quick_replies.is_empty()
             && self.cards.is_empty()
             && self.channels.is_empty()
@@ -130,10 +129,8 @@ impl Response {
 
     /// Renders the template: variant `turn % n`, parameters substituted.
     pub fn render(&self, parameters: &Map<String, Value>, turn: u32) -> Reply {
-        let text = match self.variants.len() {
-            0 => String::new(),
-            n => substitute(&self.variants[turn as usize % n], parameters),
-        };
+        let nth = (turn as usize).checked_rem(self.variants.len());
+        let text = nth.and_then(|i| self.variants.get(i)).map_or_else(String::new, |v| substitute(v, parameters));
         let sub = |s: &String| substitute(s, parameters);
         let opt = |s: &Option<String>| s.as_ref().map(sub);
         Reply {
