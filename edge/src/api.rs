@@ -30,8 +30,6 @@ use crate::conversation::{Edge, HistoryPage};
 use crate::demo;
 use crate::deployment::MAX_AGENT_BYTES;
 use crate::error::ApiError;
-use crate::identity::ChannelIdentity;
-use crate::ids::UserId;
 use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
 use serde::de::DeserializeOwned;
 use switchboard_dialog::entity::Date;
@@ -155,9 +153,11 @@ impl ApiResponse {
 }
 
 /// The user whose Durable Object must serialise this request, when it touches a user's
-/// context: the token's user for conversation routes, the visitor's for creation. Linking a
-/// verified identity runs in the object of the user that will survive the link (the one the
-/// identity already resolves to), so that user's context is read where it is written.
+/// context: the token's user for conversation routes, the visitor's for resuming. Linking a
+/// verified identity (an identified open, `identify`) runs in the object of the user that
+/// survives the link ([`Edge::survivor`]), so that user's context is read where it is
+/// written. `None`: the request touches no existing user (a new visitor, a bad request) and
+/// runs where it arrived.
 pub async fn serialisation_key<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Option<String>
 where
     S: ContextStore,
@@ -166,7 +166,7 @@ where
     A: AnalyticsStore,
 {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
-    let (anonymous, claims) = match segments.as_slice() {
+    let (fallback, claims) = match segments.as_slice() {
         // Agents act on a conversation in its user's object; the desk says which user.
         ["v1", "agent", "conversations", id, ..] => {
             agent_name(edge, request).ok()?;
@@ -177,27 +177,25 @@ where
         ["v1", "conversations", id, rest] => {
             let (_, user) = edge.authorise(id, request.authorization.as_deref()).ok()?;
             match *rest {
-                "identify" => (user, serde_json::from_slice::<Identify>(&request.body).ok()),
+                "identify" => (Some(user), serde_json::from_slice::<Identify>(&request.body).ok()),
                 _ => return Some(user.to_string()),
             }
         }
         ["v1", "conversations"] if request.method == "POST" => {
             let create: CreateConversation = serde_json::from_slice(&request.body).ok()?;
-            let visitor = crate::ids::VisitorId::parse(create.visitor_id.as_deref()?)?;
-            (UserId::for_visitor(&visitor), create.identity.filter(Identify::is_present))
+            let claims = create.identity.filter(Identify::is_present);
+            let visitor = match (&claims, create.visitor_id.as_deref()) {
+                (None, Some(given)) => edge.visitor_user(given).await.ok().flatten().map(|v| v.user),
+                _ => None,
+            };
+            (visitor, claims)
         }
         _ => return None,
     };
-    let Some(verified) = claims.and_then(|c| edge.verify(&c).ok()) else { return Some(anonymous.to_string()) };
-    for identity in verified.identities() {
-        if let Ok(Some(found)) = edge.store.get(&identity.index_key()).await
-            && let Some(found) = UserId::parse(&found)
-        {
-            let survivor = edge.load_context(&found).await.map(|(user, _)| user).unwrap_or(found);
-            return Some(survivor.to_string());
-        }
+    match claims.and_then(|c| edge.verify(&c).ok()) {
+        Some(verified) => edge.survivor(&verified).await.ok().map(|u| u.to_string()),
+        None => fallback.map(|u| u.to_string()),
     }
-    Some(anonymous.to_string())
 }
 
 /// Routes a request: CORS and rate limits first, then the endpoint.
@@ -272,11 +270,15 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             };
             // Verify before anything is written: a forged identity creates nothing.
             let verified = edge.verify(claims)?;
-            let visitor = edge.visitor(create.visitor_id.as_deref())?;
-            let identity = ChannelIdentity::Visitor(visitor.to_string());
-            let user = edge.resolve(&identity).await?;
-            let linked = edge.link(user, &verified, claims, Some(identity.index_key())).await?;
-            Ok(ApiResponse::json(200, &ConversationCreated { visitor_id: visitor.to_string(), ..linked }))
+            let anonymous = match create.visitor_id.as_deref() {
+                Some(given) => edge.visitor_user(given).await?.map(|v| v.user),
+                None => None,
+            };
+            let linked = edge.link(anonymous, &verified, claims).await?;
+            // The visitor credential rotates: what the browser held before no longer resumes
+            // this person's conversation (it needs the identity again).
+            let visitor_id = edge.new_visitor().credential;
+            Ok(ApiResponse::json(200, &ConversationCreated { visitor_id, ..linked }))
         }
         ("POST", ["v1", "conversations", id, "messages"]) => {
             let (conversation, user) = authorise(id)?;
@@ -300,7 +302,8 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
         ("POST", ["v1", "conversations", id, "identify"]) => {
             let (conversation, user) = authorise(id)?;
             let claims: Identify = parse(&request.body)?;
-            Ok(ApiResponse::json(200, &edge.identify(&conversation, &user, &claims).await?))
+            let linked = edge.identify(&conversation, &user, &claims).await?;
+            Ok(ApiResponse::json(200, &ConversationCreated { visitor_id: edge.new_visitor().credential, ..linked }))
         }
         ("POST", ["v1", "conversations", id, "feedback"]) => {
             let (conversation, user) = authorise(id)?;

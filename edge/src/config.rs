@@ -1,5 +1,7 @@
 //! The edge's configuration, read from worker variables and secrets by the glue.
 
+use crate::identity::IdentityKeys;
+use crate::keys::{Keys, MIN_SECRET_BYTES};
 use std::collections::BTreeMap;
 
 /// Names of the worker's bindings, variables and secrets, shared by the glue, `wrangler.toml`
@@ -13,8 +15,21 @@ pub mod bindings {
     pub const ANALYTICS: &str = "ANALYTICS";
     /// Secret that signs conversation tokens.
     pub const TOKEN_SECRET: &str = "TOKEN_SECRET";
-    /// Secret shared with the embedding site: `user_hash` and JWT verification.
+    /// The previous `TOKEN_SECRET` during a rotation: what it signed still verifies.
+    pub const TOKEN_SECRET_PREVIOUS: &str = "TOKEN_SECRET_PREVIOUS";
+    /// Hours a conversation token is valid (24 by default).
+    pub const TOKEN_LIFETIME_HOURS: &str = "TOKEN_LIFETIME_HOURS";
+    /// Secret shared with the embedding site: the key of `user_hash` (and, derived, of JWTs).
     pub const IDENTITY_SECRET: &str = "IDENTITY_SECRET";
+    /// Optional: the HS256 key of the site's JWTs, instead of the one derived from
+    /// `IDENTITY_SECRET`.
+    pub const IDENTITY_JWT_SECRET: &str = "IDENTITY_JWT_SECRET";
+    /// Optional: the `aud` a site JWT must carry.
+    pub const IDENTITY_JWT_AUDIENCE: &str = "IDENTITY_JWT_AUDIENCE";
+    /// Optional: the `iss` a site JWT must carry.
+    pub const IDENTITY_JWT_ISSUER: &str = "IDENTITY_JWT_ISSUER";
+    /// Longest lifetime of a site JWT in minutes (1440 by default).
+    pub const IDENTITY_JWT_MAX_MINUTES: &str = "IDENTITY_JWT_MAX_MINUTES";
     /// Secret bearer token for the admin endpoints.
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
     /// Human agents' credentials for the agent console: `name:token` pairs, comma-separated.
@@ -38,12 +53,18 @@ pub mod bindings {
 
     /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
     /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
-    pub const RESERVED: [&str; 15] = [
+    pub const RESERVED: [&str; 21] = [
         CONTEXT,
         USERS,
         ANALYTICS,
         TOKEN_SECRET,
+        TOKEN_SECRET_PREVIOUS,
+        TOKEN_LIFETIME_HOURS,
         IDENTITY_SECRET,
+        IDENTITY_JWT_SECRET,
+        IDENTITY_JWT_AUDIENCE,
+        IDENTITY_JWT_ISSUER,
+        IDENTITY_JWT_MAX_MINUTES,
         ADMIN_TOKEN,
         AGENT_TOKENS,
         HANDOFF_TIMEOUT_MINUTES,
@@ -57,16 +78,26 @@ pub mod bindings {
     ];
 }
 
+/// The token secret of [`Config::for_tests`].
+pub const TEST_TOKEN_SECRET: &str = "test-token-secret-of-thirty-two-bytes";
+/// The identity secret of [`Config::for_tests`] (`user_hash` key; JWTs use
+/// [`crate::keys::jwt_key`] of it).
+pub const TEST_IDENTITY_SECRET: &str = "test-identity-secret-of-32-bytes";
+
 /// The webhook URL that the edge answers itself with [`crate::demo`].
 pub const BUILTIN_DEMO_ORDERS: &str = "builtin:demo-orders";
 
 /// Runtime settings.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Key for conversation tokens.
+    /// Key for conversation tokens, visitor credentials and derived user ids.
     pub token_secret: Vec<u8>,
-    /// Key shared with the embedding site for verified identities; none: identify is refused.
-    pub identity_secret: Option<Vec<u8>>,
+    /// The previous token secret, during a rotation.
+    pub token_secret_previous: Option<Vec<u8>>,
+    /// How long a conversation token is valid, in seconds.
+    pub token_lifetime_seconds: u64,
+    /// How the embedding site's identities are checked; none: identify is refused.
+    pub identity: Option<IdentityKeys>,
     /// Bearer token of the admin endpoints; none: they are closed.
     pub admin_token: Option<String>,
     /// Human agents: (name, bearer token) for the agent endpoints; none: they are closed.
@@ -104,7 +135,9 @@ impl Config {
     pub fn new(token_secret: &str, fulfillment_url: Option<String>) -> Self {
         Self {
             token_secret: token_secret.as_bytes().to_vec(),
-            identity_secret: None,
+            token_secret_previous: None,
+            token_lifetime_seconds: crate::token::DEFAULT_LIFETIME_SECONDS,
+            identity: None,
             admin_token: None,
             agents: Vec::new(),
             handoff_timeout_minutes: 60,
@@ -123,21 +156,56 @@ impl Config {
 
     /// Settings for tests and examples: fixed secrets, the built-in demo fulfillment.
     pub fn for_tests() -> Self {
-        let mut config = Self::new("test-secret", None);
-        config.identity_secret = Some(b"identity-secret".to_vec());
+        let mut config = Self::new(TEST_TOKEN_SECRET, None);
+        config.identity = Some(IdentityKeys::new(TEST_IDENTITY_SECRET.as_bytes(), None));
         config.admin_token = Some("admin-token".into());
         config.agents = vec![("Alice".into(), "alice-token".into()), ("Bob".into(), "bob-token".into())];
         config.user_rate_per_minute = 1000;
         config
     }
 
-    /// Applies a variable by its binding name (the glue passes each one that is set).
+    /// Applies a variable by its binding name (the glue passes each one that is set). A
+    /// secret shorter than [`MIN_SECRET_BYTES`] is refused (the setting stays unset).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         let value = value.trim();
         let number = |v: &str| v.parse::<u32>().map_err(|_| format!("{name} must be a whole number, not '{v}'"));
+        let secret = |v: &str| -> Result<Vec<u8>, String> {
+            if v.len() < MIN_SECRET_BYTES {
+                return Err(format!(
+                    "{name} is refused: {} bytes, secrets need {MIN_SECRET_BYTES} or more (e.g. `openssl rand -hex 32`)",
+                    v.len()
+                ));
+            }
+            Ok(v.as_bytes().to_vec())
+        };
         match name {
-            bindings::IDENTITY_SECRET if !value.is_empty() => self.identity_secret = Some(value.as_bytes().to_vec()),
-            bindings::ADMIN_TOKEN if !value.is_empty() => self.admin_token = Some(value.to_owned()),
+            bindings::TOKEN_SECRET_PREVIOUS if !value.is_empty() => self.token_secret_previous = Some(secret(value)?),
+            bindings::TOKEN_LIFETIME_HOURS => {
+                self.token_lifetime_seconds = u64::from(number(value)?.clamp(1, 24 * 365)) * 3600;
+            }
+            bindings::IDENTITY_SECRET if !value.is_empty() => {
+                let key = secret(value)?;
+                let keys = self.identity_mut();
+                if keys.jwt.is_empty() {
+                    keys.jwt = crate::keys::jwt_key(&key);
+                }
+                keys.user_hash = key;
+            }
+            bindings::IDENTITY_JWT_SECRET if !value.is_empty() => {
+                let jwt = secret(value)?;
+                self.identity_mut().jwt = jwt;
+            }
+            bindings::IDENTITY_JWT_AUDIENCE if !value.is_empty() => {
+                self.identity_mut().audience = Some(value.to_owned())
+            }
+            bindings::IDENTITY_JWT_ISSUER if !value.is_empty() => self.identity_mut().issuer = Some(value.to_owned()),
+            bindings::IDENTITY_JWT_MAX_MINUTES => {
+                self.identity_mut().max_lifetime_seconds = u64::from(number(value)?.max(1)) * 60;
+            }
+            bindings::ADMIN_TOKEN if !value.is_empty() => {
+                secret(value)?;
+                self.admin_token = Some(value.to_owned());
+            }
             bindings::HANDOFF_WEBHOOK_URL if !value.is_empty() => {
                 if !(value.starts_with("https://") || value.starts_with("http://")) {
                     return Err(format!("{name} must be an http(s) URL, not '{value}'"));
@@ -145,6 +213,7 @@ impl Config {
                 self.handoff_webhook_url = Some(value.to_owned());
             }
             bindings::HANDOFF_WEBHOOK_SECRET if !value.is_empty() => {
+                secret(value)?;
                 self.handoff_webhook_secret = Some(value.to_owned());
             }
             bindings::AGENT_TOKENS => {
@@ -178,6 +247,35 @@ impl Config {
             _ => {
                 self.channels.set(name, value)?;
             }
+        }
+        Ok(())
+    }
+
+    /// The identity settings being built (JWT options may come before `IDENTITY_SECRET`).
+    fn identity_mut(&mut self) -> &mut IdentityKeys {
+        self.identity.get_or_insert_with(|| IdentityKeys {
+            max_lifetime_seconds: crate::identity::DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+            ..IdentityKeys::default()
+        })
+    }
+
+    /// The identity keys, when `IDENTITY_SECRET` was set (JWT options alone verify nothing).
+    pub fn identity_keys(&self) -> Option<&IdentityKeys> {
+        self.identity.as_ref().filter(|k| !k.user_hash.is_empty())
+    }
+
+    /// The keys derived from the token secrets.
+    pub fn keys(&self) -> Keys {
+        Keys::new(&self.token_secret, self.token_secret_previous.as_deref())
+    }
+
+    /// Whether the token secret is long enough to start with; the reason when it is not.
+    pub fn check_token_secret(&self) -> Result<(), String> {
+        if self.token_secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "TOKEN_SECRET is refused: {} bytes, it needs {MIN_SECRET_BYTES} or more (e.g. `openssl rand -hex 32`)",
+                self.token_secret.len()
+            ));
         }
         Ok(())
     }

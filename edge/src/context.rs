@@ -47,6 +47,12 @@ pub struct UserContext {
     /// Where the last relay delivery came from, so a human agent's reply can be pushed there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<ReplyTo>,
+    /// When the identity index entries were last written (ms since epoch; 0: never).
+    #[serde(default)]
+    pub indexed_ms: u64,
+    /// How many of [`Self::identities`] were written then.
+    #[serde(default)]
+    pub indexed: usize,
 }
 
 /// The two ends of a channel conversation, in the channel's terms.
@@ -148,12 +154,19 @@ mod tests {
             handoff: Handoff::default(),
             last_intent: None,
             reply_to: None,
+            indexed_ms: 0,
+            indexed: 0,
         }
     }
 
     #[test]
     fn the_recent_conversation_continues_and_nothing_known_is_lost() {
-        let verified = Profile { name: Some("Ann".into()), verified: true, ..Profile::default() };
+        let verified = Profile {
+            name: Some("Ann".into()),
+            verified: true,
+            verified_fields: vec!["name".into()],
+            ..Profile::default()
+        };
         let phone = Profile { phone: Some("+491511234567".into()), ..Profile::default() };
         let mut survivor = context("c-old", 100, serde_json::json!({"a": 1, "b": 1}), verified);
         let newer = context("c-new", 200, serde_json::json!({"b": 2, "c": 2}), phone);

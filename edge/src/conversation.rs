@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::fulfillment;
 use crate::handoff;
 use crate::identity::ChannelIdentity;
-use crate::ids::{ConversationId, UserId, VisitorId};
+use crate::ids::{ConversationId, UserId, Visitor, VisitorClaim};
+use crate::keys::Keys;
 use crate::limits::RateLimiter;
 use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
 use crate::token::TokenSigner;
@@ -70,6 +71,8 @@ pub struct Edge<'a, S, H, C, A> {
     /// Rate limiters.
     pub limits: Rc<Limits>,
     pub(crate) signer: TokenSigner,
+    /// Keys derived from the token secrets (visitor credentials, user ids).
+    pub(crate) keys: Keys,
     logs: RefCell<Vec<String>>,
     pub(crate) deployed: RefCell<Option<DeployedAgent>>,
     /// Runs in the worker, outside any user's object: requests that must be serialised by a
@@ -120,7 +123,8 @@ pub(crate) fn check_text(text: &str, heard: &str) -> Result<(), ApiError> {
 impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S, H, C, A> {
     /// Assembles the service, with its own rate limiters.
     pub fn new(agent: &'a Agent, config: Config, store: S, http: H, clock: C, analytics: A) -> Self {
-        let signer = TokenSigner::new(config.token_secret.clone());
+        let keys = config.keys();
+        let signer = TokenSigner::new(keys.tokens.clone(), config.token_lifetime_seconds);
         let limits = Rc::new(Limits::new(&config));
         let (logs, deployed) = (RefCell::default(), RefCell::default());
         Self {
@@ -132,6 +136,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             analytics,
             limits,
             signer,
+            keys,
             logs,
             deployed,
             outside_user_objects: false,
@@ -173,32 +178,79 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         self.deployed.borrow_mut().take()
     }
 
-    /// The user an identity resolves to: the index entry, or the derived id of a first visit.
+    /// The user an identity resolves to: the index entry, else a user stored under the id the
+    /// identity had before ids were keyed (migrated: the next save indexes it), else the
+    /// derived id of a first contact.
     pub async fn resolve(&self, identity: &ChannelIdentity) -> Result<UserId, ApiError> {
-        match self.store.get(&identity.index_key()).await? {
-            Some(id) => UserId::parse(&id).ok_or_else(|| ApiError::Corrupt(identity.index_key())),
-            None => Ok(identity.new_user()),
+        let key = identity.index_key();
+        if let Some(id) = self.store.get(&key).await? {
+            return UserId::parse(&id).ok_or(ApiError::Corrupt(key));
         }
+        if let Some(legacy) = identity.legacy_user()
+            && self.store.get(&format!("ctx:{legacy}")).await?.is_some()
+        {
+            return Ok(legacy);
+        }
+        Ok(identity.new_user(&self.keys.user_ids))
     }
 
-    /// The visitor id given, checked, or a fresh one.
-    pub fn visitor(&self, given: Option<&str>) -> Result<VisitorId, ApiError> {
-        match given {
-            Some(v) => VisitorId::parse(v).ok_or_else(|| {
-                ApiError::BadRequest(format!("visitor_id '{v}' must be 8 to 64 characters of A-Z a-z 0-9 _ -"))
-            }),
-            None => Ok(VisitorId::from_random(&self.clock.random_id())),
-        }
-    }
-
-    /// Starts a conversation for a web visitor, or returns the one they already have.
-    pub async fn open(&self, visitor: Option<&str>) -> Result<(ConversationCreated, bool), ApiError> {
-        let visitor = self.visitor(visitor)?;
-        let identity = ChannelIdentity::Visitor(visitor.to_string());
-        let user = self.resolve(&identity).await?;
+    /// Where a web visitor's `visitor_id` leads: the visitor, the user they resolve to
+    /// (following merges) and that user's context. A credential this deployment did not
+    /// issue, or one whose user has since been linked to a verified person (resuming that
+    /// needs the identity again), is `None`: a new visitor begins. A visitor id of the
+    /// unsigned format of earlier releases resumes its own anonymous conversation once, and is
+    /// given a credential in exchange (then refused).
+    pub(crate) async fn visitor_user(&self, given: &str) -> Result<Option<VisitorUser>, ApiError> {
+        let (identity, user, legacy) = match Visitor::claim(&self.keys, given) {
+            VisitorClaim::Issued(visitor) => {
+                let identity = ChannelIdentity::Visitor(visitor.as_str().to_owned());
+                let user = self.resolve(&identity).await?;
+                (identity, user, None)
+            }
+            VisitorClaim::Legacy(old) => {
+                let marker = format!("id:legacy-visitor:{old}");
+                let Some(user) = UserId::parse(&format!("u-{old}")) else { return Ok(None) };
+                if self.store.get(&marker).await?.is_some() {
+                    return Ok(None);
+                }
+                let (visitor, credential) = Visitor::issue(&self.keys, &self.clock.random_id());
+                let identity = ChannelIdentity::Visitor(visitor.as_str().to_owned());
+                (identity, user, Some((marker, credential)))
+            }
+            VisitorClaim::Unknown => return Ok(None),
+        };
         let (user, context) = self.load_context(&user).await?;
-        let (created, new) = self.open_for(user, context, WEB, Some(identity.index_key())).await?;
-        Ok((ConversationCreated { visitor_id: visitor.to_string(), ..created }, new))
+        if legacy.is_some() && context.is_none() || context.as_ref().is_some_and(|c| c.profile.verified) {
+            return Ok(None);
+        }
+        let credential = match legacy {
+            Some((marker, credential)) => {
+                self.store.put(&marker, "migrated", Some(self.config.ttl_for(WEB))).await?;
+                credential
+            }
+            None => given.trim().to_owned(),
+        };
+        Ok(Some(VisitorUser { credential, index_key: identity.index_key(), user, context }))
+    }
+
+    /// A new visitor: a fresh credential and the user it derives.
+    pub(crate) fn new_visitor(&self) -> VisitorUser {
+        let (visitor, credential) = Visitor::issue(&self.keys, &self.clock.random_id());
+        let identity = ChannelIdentity::Visitor(visitor.as_str().to_owned());
+        let user = identity.new_user(&self.keys.user_ids);
+        VisitorUser { credential, index_key: identity.index_key(), user, context: None }
+    }
+
+    /// Starts a conversation for a web visitor, or returns the one they already have; the
+    /// reply's `visitor_id` is the credential to present next time.
+    pub async fn open(&self, visitor: Option<&str>) -> Result<(ConversationCreated, bool), ApiError> {
+        let found = match visitor {
+            Some(given) => self.visitor_user(given).await?,
+            None => None,
+        };
+        let VisitorUser { credential, index_key, user, context } = found.unwrap_or_else(|| self.new_visitor());
+        let (created, new) = self.open_for(user, context, WEB, Some(index_key)).await?;
+        Ok((ConversationCreated { visitor_id: credential, ..created }, new))
     }
 
     /// Resumes `user`'s open conversation, or starts one (a first visit, or after the last one
@@ -218,7 +270,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         }
         let mut context = self.fresh_context(context, channel, identity);
         let now = context.created_ms;
-        let conversation = ConversationId::parse(&context.conversation_id).expect("fresh ids parse");
+        let conversation = ConversationId::parse(&context.conversation_id)
+            .ok_or_else(|| ApiError::Corrupt("a fresh conversation id".into()))?;
         let turn = dialog::step(self.agent, &context.dialog, &UserInput::Welcome);
         let mut history = Vec::new();
         for reply in turn.messages {
@@ -258,6 +311,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             handoff: Default::default(),
             last_intent: None,
             reply_to: None,
+            indexed_ms: 0,
+            indexed: 0,
         };
         if let Some(id) = identity.filter(|id| !context.identities.contains(id)) {
             context.identities.push(id);
@@ -273,7 +328,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         status: Status,
     ) -> ConversationCreated {
         ConversationCreated {
-            token: self.signer.sign(&conversation, &user),
+            token: self.signer.sign(&conversation, &user, self.clock.now_ms()),
             conversation_id: conversation.to_string(),
             user_id: user.to_string(),
             visitor_id: String::new(),
@@ -291,7 +346,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         let token = authorization
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::Unauthorized("missing 'Authorization: Bearer <token>' header".into()))?;
-        let (granted, user) = self.signer.verify(token.trim()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        let (granted, user) =
+            self.signer.verify(token.trim(), self.clock.now_ms()).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
         if granted.as_str() != conversation {
             return Err(ApiError::Unauthorized("token is for another conversation".into()));
         }
@@ -554,6 +610,11 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         user: &UserId,
     ) -> Result<(UserId, UserContext), ApiError> {
         match self.load_context(user).await? {
+            // A token of a user since merged into a verified person (the anonymous visit
+            // before identify) no longer opens that person's conversation.
+            (resolved, Some(c)) if resolved != *user && c.profile.verified => {
+                Err(ApiError::NotFound(format!("conversation '{conversation}' not found")))
+            }
             (user, Some(c)) if c.conversation_id == conversation.as_str() => Ok((user, c)),
             _ => Err(ApiError::NotFound(format!("conversation '{conversation}' not found"))),
         }
@@ -609,13 +670,27 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         }
     }
 
+    /// Writes the conversation's history and the user's context; the user's identity index
+    /// entries are written with them when new and rewritten when half their lifetime has
+    /// passed, so an identity keeps resolving to its user as long as the context lives.
     pub(crate) async fn save(&self, user: &UserId, context: &UserContext, history: &[Message]) -> Result<(), ApiError> {
-        let ttl = Some(self.config.ttl_for(&context.channel));
-        let kept = &history[history.len().saturating_sub(self.config.history_limit)..];
-        let history_json = serde_json::to_string(kept).expect("messages serialise");
-        self.store.put(&format!("hist:{}", context.conversation_id), &history_json, ttl).await?;
-        let context_json = serde_json::to_string(&Stored::Live(Box::new(context.clone()))).expect("context serialises");
-        self.store.put(&format!("ctx:{user}"), &context_json, ttl).await?;
+        let ttl = self.config.ttl_for(&context.channel);
+        let kept = history.get(history.len().saturating_sub(self.config.history_limit)..).unwrap_or_default();
+        let history_json = serde_json::to_string(kept).map_err(|e| ApiError::Corrupt(format!("history: {e}")))?;
+        self.store.put(&format!("hist:{}", context.conversation_id), &history_json, Some(ttl)).await?;
+        let now = self.clock.now_ms();
+        let mut context = context.clone();
+        let stale = context.indexed_ms == 0 || now.saturating_sub(context.indexed_ms) > ttl.saturating_mul(500);
+        if stale || context.identities.len() != context.indexed {
+            for key in &context.identities {
+                self.store.put(key, user.as_str(), Some(ttl)).await?;
+            }
+            context.indexed_ms = now;
+            context.indexed = context.identities.len();
+        }
+        let context_json = serde_json::to_string(&Stored::Live(Box::new(context)))
+            .map_err(|e| ApiError::Corrupt(format!("context: {e}")))?;
+        self.store.put(&format!("ctx:{user}"), &context_json, Some(ttl)).await?;
         Ok(())
     }
 
@@ -625,6 +700,18 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             self.log(serde_json::json!({ "event": "analytics_failed", "detail": e.to_string() }));
         }
     }
+}
+
+/// A web visitor as found by [`Edge::visitor_user`] or made by [`Edge::new_visitor`].
+pub(crate) struct VisitorUser {
+    /// The credential to give back as `visitor_id`.
+    pub credential: String,
+    /// The visitor's identity index key.
+    pub index_key: String,
+    /// The user the visitor resolves to (after merges).
+    pub user: UserId,
+    /// That user's context, if any.
+    pub context: Option<UserContext>,
 }
 
 /// Which part of the history to return.

@@ -8,6 +8,7 @@
 //! to the single [`AnalyticsHub`] object. Both find the agent that answers in this isolate's
 //! [`AgentCache`] ([`crate::deployment`]): the file uploaded to KV, else the demo agent.
 
+use crate::Edge;
 use crate::analytics::{DailyStats, Event};
 use crate::api::{self, ApiRequest, ApiResponse};
 use crate::channels::{self, Envelope, Received};
@@ -18,7 +19,6 @@ use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
 };
 use crate::write_behind::{WriteBehind, WriteState};
-use crate::{Edge, token};
 use futures_util::future::{Either, select};
 use futures_util::lock::Mutex;
 use std::cell::RefCell;
@@ -62,13 +62,24 @@ fn isolate_limits(config: &Config) -> Rc<Limits> {
     LIMITS.with(|l| l.borrow_mut().get_or_insert_with(|| Rc::new(Limits::new(config))).clone())
 }
 
-/// Settings from the worker's variables and secrets; `None` when TOKEN_SECRET is missing.
+/// Settings from the worker's variables and secrets; `None` when TOKEN_SECRET is missing or
+/// shorter than 32 bytes (logged).
 fn config(env: &Env, agent: &Agent) -> Option<Config> {
     let read =
         |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
     let mut config = Config::new(&read(bindings::TOKEN_SECRET)?, read(bindings::FULFILLMENT_URL));
+    if let Err(e) = config.check_token_secret() {
+        worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
+        return None;
+    }
     for name in [
+        bindings::TOKEN_SECRET_PREVIOUS,
+        bindings::TOKEN_LIFETIME_HOURS,
         bindings::IDENTITY_SECRET,
+        bindings::IDENTITY_JWT_SECRET,
+        bindings::IDENTITY_JWT_AUDIENCE,
+        bindings::IDENTITY_JWT_ISSUER,
+        bindings::IDENTITY_JWT_MAX_MINUTES,
         bindings::ADMIN_TOKEN,
         bindings::AGENT_TOKENS,
         bindings::HANDOFF_TIMEOUT_MINUTES,
@@ -100,7 +111,7 @@ fn config(env: &Env, agent: &Agent) -> Option<Config> {
 }
 
 fn misconfigured() -> Result<Response> {
-    worker::console_error!("{}", r#"{"event":"error","detail":"TOKEN_SECRET is not set"}"#);
+    worker::console_error!("{}", r#"{"event":"error","detail":"TOKEN_SECRET is not set or too short"}"#);
     respond(ApiResponse {
         status: 500,
         headers: Vec::new(),
@@ -581,6 +592,6 @@ impl Clock for JsClock {
             .crypto()
             .and_then(|c| c.get_random_values_with_u8_array(&mut bytes))
             .expect("crypto.getRandomValues is available in workers");
-        token::hex(&bytes)
+        crate::keys::hex(&bytes)
     }
 }

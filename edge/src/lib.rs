@@ -31,6 +31,7 @@ pub mod golden;
 pub mod handoff;
 pub mod identity;
 pub mod ids;
+pub mod keys;
 pub mod limits;
 mod linking;
 pub mod lookup;

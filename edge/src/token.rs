@@ -1,109 +1,134 @@
 //! Conversation tokens: HMAC-SHA256 signed, so a request is authorised without a store read.
 //!
-//! Format: `v1.<conversation id>.<user id>.<hex hmac of "v1.<conversation id>.<user id>">`.
-//! Ids never contain dots (see [`crate::ids`]).
+//! Format: `v2.<key id>.<conversation id>.<user id>.<expiry, unix seconds>.<hex hmac>`, the
+//! HMAC over everything before its dot, under the conversation-token key of `TOKEN_SECRET`
+//! ([`crate::keys`]). The key id names which secret signed it: during a rotation tokens of the
+//! previous secret still verify until they expire. Ids never contain dots ([`crate::ids`]).
 
 use crate::ids::{ConversationId, UserId};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::keys::{Key, ct_eq, hex, unhex};
 
-type HmacSha256 = Hmac<Sha256>;
+/// How long a token is valid unless configured otherwise: a day (the widget opens the
+/// conversation again with its visitor credential when one expires).
+pub const DEFAULT_LIFETIME_SECONDS: u64 = 24 * 3600;
 
 /// Why a token was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TokenError {
-    /// Not four dot-separated parts with known version and valid ids.
+    /// Not six dot-separated parts with known version and valid ids.
     #[error("malformed token")]
     Malformed,
+    /// Signed by a key this deployment does not have (or no longer has).
+    #[error("token signed with an unknown key; open the conversation again")]
+    UnknownKey,
     /// The signature does not match.
     #[error("bad token signature")]
     BadSignature,
+    /// Its time is up.
+    #[error("token expired; open the conversation again")]
+    Expired,
 }
 
-/// Signs and verifies conversation tokens with one secret.
-#[derive(Clone)]
+/// Signs conversation tokens with the current key and verifies them with the current or
+/// previous one.
+#[derive(Clone, Debug)]
 pub struct TokenSigner {
-    secret: Vec<u8>,
+    keys: Vec<Key>,
+    lifetime_ms: u64,
 }
 
 impl TokenSigner {
-    /// A signer for `secret` (the worker's `TOKEN_SECRET`).
-    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self { secret: secret.into() }
+    /// A signer with `keys` (the current first) issuing tokens valid for `lifetime_seconds`.
+    pub fn new(keys: Vec<Key>, lifetime_seconds: u64) -> Self {
+        Self { keys, lifetime_ms: lifetime_seconds.saturating_mul(1000) }
     }
 
-    fn mac(&self, payload: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
-        mac.update(payload.as_bytes());
-        mac
-    }
-
-    /// A token granting access to `conversation` as `user`.
-    pub fn sign(&self, conversation: &ConversationId, user: &UserId) -> String {
-        let payload = format!("v1.{conversation}.{user}");
-        let tag = self.mac(&payload).finalize().into_bytes();
+    /// A token granting access to `conversation` as `user` from `now_ms` for the lifetime.
+    pub fn sign(&self, conversation: &ConversationId, user: &UserId, now_ms: u64) -> String {
+        let Some(key) = self.keys.first() else { return String::new() };
+        let expiry = now_ms.saturating_add(self.lifetime_ms) / 1000;
+        let payload = format!("v2.{}.{conversation}.{user}.{expiry}", key.id);
+        let tag = key.mac(payload.as_bytes());
         format!("{payload}.{}", hex(&tag))
     }
 
-    /// The conversation and user a token grants, if its signature holds (constant-time check).
-    pub fn verify(&self, token: &str) -> Result<(ConversationId, UserId), TokenError> {
+    /// The conversation and user a token grants at `now_ms`, if its signature holds
+    /// (constant-time check) and it has not expired.
+    pub fn verify(&self, token: &str, now_ms: u64) -> Result<(ConversationId, UserId), TokenError> {
         let mut parts = token.split('.');
-        let (Some("v1"), Some(conversation), Some(user), Some(tag), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some("v2"), Some(key_id), Some(conversation), Some(user), Some(expiry), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
         let conversation = ConversationId::parse(conversation).ok_or(TokenError::Malformed)?;
         let user = UserId::parse(user).ok_or(TokenError::Malformed)?;
+        let expiry_s: u64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
         let tag = unhex(tag).ok_or(TokenError::Malformed)?;
-        self.mac(&format!("v1.{conversation}.{user}")).verify_slice(&tag).map_err(|_| TokenError::BadSignature)?;
+        let key = self.keys.iter().find(|k| k.id == key_id).ok_or(TokenError::UnknownKey)?;
+        let signed_len = token.len().saturating_sub(tag.len() * 2 + 1);
+        let payload = token.get(..signed_len).ok_or(TokenError::Malformed)?;
+        if !ct_eq(&key.mac(payload.as_bytes()), &tag) {
+            return Err(TokenError::BadSignature);
+        }
+        if expiry_s.saturating_mul(1000) <= now_ms {
+            return Err(TokenError::Expired);
+        }
         Ok((conversation, user))
     }
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Bytes from hex of either case; `None` unless it is an even number of hex digits.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::Keys;
+
+    const NOW: u64 = 1_764_000_000_000;
 
     fn ids() -> (ConversationId, UserId) {
-        (ConversationId::parse("c-0123456789").unwrap(), UserId::parse("u-v-abcdefgh").unwrap())
+        (ConversationId::parse("c-0123456789").unwrap(), UserId::parse("u-0123456789abcdef").unwrap())
+    }
+
+    fn signer(secret: u8, previous: Option<u8>) -> TokenSigner {
+        let previous = previous.map(|p| [p; 32]);
+        TokenSigner::new(Keys::new(&[secret; 32], previous.as_ref().map(|p| &p[..])).tokens, 3600)
     }
 
     #[test]
-    fn hmac_matches_the_published_vector() {
-        let tag = TokenSigner::new("secret").mac("Message").finalize().into_bytes();
-        assert_eq!(hex(&tag), "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597");
-    }
-
-    #[test]
-    fn round_trips() {
+    fn round_trips_until_expiry() {
         let (c, u) = ids();
-        let signer = TokenSigner::new("k");
-        assert_eq!(signer.verify(&signer.sign(&c, &u)), Ok((c, u)));
+        let signer = signer(1, None);
+        let token = signer.sign(&c, &u, NOW);
+        assert_eq!(signer.verify(&token, NOW), Ok((c.clone(), u.clone())));
+        assert_eq!(signer.verify(&token, NOW + 3_599_000), Ok((c, u)));
+        assert_eq!(signer.verify(&token, NOW + 3_600_000), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn the_previous_key_verifies_during_a_rotation_and_not_after() {
+        let (c, u) = ids();
+        let old = signer(1, None).sign(&c, &u, NOW);
+        assert_eq!(signer(2, Some(1)).verify(&old, NOW), Ok((c.clone(), u.clone())));
+        assert_eq!(signer(2, None).verify(&old, NOW), Err(TokenError::UnknownKey));
+        // A token of the new key names the new key.
+        let new = signer(2, Some(1)).sign(&c, &u, NOW);
+        assert_eq!(signer(2, None).verify(&new, NOW), Ok((c, u)));
     }
 
     #[test]
     fn rejects_forgeries_and_garbage() {
         let (c, u) = ids();
-        let token = TokenSigner::new("k").sign(&c, &u);
-        assert_eq!(TokenSigner::new("other").verify(&token), Err(TokenError::BadSignature));
+        let signer = signer(1, None);
+        let token = signer.sign(&c, &u, NOW);
+        assert_eq!(self::signer(3, None).verify(&token, NOW), Err(TokenError::UnknownKey));
         let swapped = token.replace("c-0123456789", "c-9876543210");
-        assert_eq!(TokenSigner::new("k").verify(&swapped), Err(TokenError::BadSignature));
-        for bad in ["", "v1", "v2.c-0123456789.u-v-abcdefgh.00", "v1.c-0123456789.u-v-abcdefgh.zz", "a.b.c.d.e"] {
-            assert_eq!(TokenSigner::new("k").verify(bad), Err(TokenError::Malformed), "{bad}");
+        assert_eq!(signer.verify(&swapped, NOW), Err(TokenError::BadSignature));
+        // Extending one's own expiry breaks the signature.
+        let parts: Vec<&str> = token.split('.').collect();
+        let later = [parts[0], parts[1], parts[2], parts[3], "99999999999", parts[5]].join(".");
+        assert_eq!(signer.verify(&later, NOW), Err(TokenError::BadSignature));
+        for bad in ["", "v2", "v1.c-0123456789.u-v-abcdefgh.00", "a.b.c.d.e.f", "v2.x.c-0123456789.u-0123456789.1.é"] {
+            assert_eq!(signer.verify(bad, NOW), Err(TokenError::Malformed), "{bad}");
         }
     }
 }

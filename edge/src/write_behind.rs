@@ -46,7 +46,7 @@ struct Parked {
 fn digest(value: Option<&str>) -> String {
     use sha2::Digest;
     match value {
-        Some(v) => crate::token::hex(&sha2::Sha256::digest(v.as_bytes())[..12]),
+        Some(v) => crate::keys::hex(&sha2::Sha256::digest(v.as_bytes())[..12]),
         None => "none".into(),
     }
 }

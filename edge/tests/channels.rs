@@ -12,7 +12,7 @@ use switchboard_dialog::agent::Agent;
 use switchboard_edge::Config;
 use switchboard_edge::api::{ApiRequest, ApiResponse};
 use switchboard_edge::channels::{self, Received, twilio};
-use switchboard_edge::identity::{sign_jwt, user_hash};
+use switchboard_edge::identity::user_hash;
 use switchboard_edge::memory::{MemoryDurable, ScriptedHttp};
 use switchboard_edge::ports::HttpRequest;
 
@@ -73,6 +73,11 @@ impl Outcome {
     fn bodies(&self) -> Vec<Value> {
         self.sends.iter().map(|r| serde_json::from_str(r.body.as_deref().unwrap()).unwrap()).collect()
     }
+
+    /// Everything the relays would send, as text (form bodies included).
+    fn bodies_text(&self) -> String {
+        self.sends.iter().filter_map(|r| r.body.clone()).collect::<Vec<_>>().join("\n")
+    }
 }
 
 /// The worker's and the user's object's parts of a delivery, in memory.
@@ -118,6 +123,14 @@ fn messenger(mid: &str, psid: &str, text: &str) -> ApiRequest {
     )
 }
 
+fn sms_from(sid: &str, from: &str, text: &str) -> ApiRequest {
+    let fields = [("MessageSid", sid), ("From", from), ("To", "+15550009999"), ("Body", text)];
+    let url = "https://bot.example/channels/twilio/sms";
+    let params: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    ApiRequest { url: url.into(), ..ApiRequest::post("/channels/twilio/sms", &form(&fields)) }
+        .header("X-Twilio-Signature", &twilio::signature(TWILIO_TOKEN, url, &params))
+}
+
 fn voice(query: &str, fields: &[(&str, &str)]) -> ApiRequest {
     let url = if query.is_empty() { VOICE_URL.to_owned() } else { format!("{VOICE_URL}?{query}") };
     let params: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -155,10 +168,8 @@ fn one_person_across_web_whatsapp_and_a_call() {
     let edge = switchboard_edge::memory::edge(channels_agent(), config(), ScriptedHttp::default());
     let seen = MemoryDurable::default();
     // A signed-in web user whose site vouches for her phone asks, and is asked for the number.
-    let jwt =
-        sign_jwt(b"identity-secret", &json!({"sub": "ann-42", "exp": 4_000_000_000u64, "phone": "+1 555 123 0001"}));
-    let (web, created) =
-        open_with(&edge, &json!({"channel": "web", "visitor_id": "ann-laptop", "jwt": jwt}).to_string());
+    let jwt = site_jwt(&json!({"sub": "ann-42", "exp": now_s() + 6 * 3600, "phone": "+1 555 123 0001"}));
+    let (web, created) = open_with(&edge, &json!({"channel": "web", "jwt": jwt}).to_string());
     assert_eq!(say(&edge, &web, "Where is my order?"), ["Can you provide your order number?"]);
 
     // She answers on WhatsApp from that phone: the same user, the same open question.
@@ -172,20 +183,45 @@ fn one_person_across_web_whatsapp_and_a_call() {
     assert_eq!(history[history.len() - 2], ("user".into(), "[not stored]".into()));
     assert_eq!(history[history.len() - 1], ("bot".into(), DELIVERY.into()));
 
-    // She calls: greeted, asks again, answered from what the conversation knows.
-    let call = [("CallSid", "CA1"), ("From", "+15551230001"), ("To", "+15550009999"), ("CallStatus", "in-progress")];
+    // Someone calls with her number as caller ID, not attested by the carrier: a stranger,
+    // who gets a conversation of their own, not hers.
+    let spoofed = [("CallSid", "CA0"), ("From", "+15551230001"), ("To", "+15550009999"), ("CallStatus", "in-progress")];
+    deliver(&edge, &seen, voice("", &spoofed));
+    let asked = [&spoofed[..], &[("SpeechResult", "Where is my order?"), ("Confidence", "0.92")]].concat();
+    let answer = deliver(&edge, &seen, voice("turn=1", &asked));
+    assert!(!answer.response.body.contains(DELIVERY), "{}", answer.response.body);
+    assert!(answer.response.body.contains("order number"), "{}", answer.response.body);
+    // An SMS from her number is no proof either.
+    let sms = deliver(&edge, &seen, sms_from("SM1", "+15551230001", "123456"));
+    assert!(!sms.bodies_text().contains(DELIVERY));
+
+    // She calls, her number attested (STIR/SHAKEN A): greeted, asks again, answered from
+    // what the conversation knows.
+    let call = [
+        ("CallSid", "CA1"),
+        ("From", "+15551230001"),
+        ("To", "+15550009999"),
+        ("CallStatus", "in-progress"),
+        ("StirVerstat", "TN-Validation-Passed-A"),
+    ];
     let greeting = deliver(&edge, &seen, voice("", &call));
     assert_eq!(greeting.response.headers[0].1, "text/xml; charset=utf-8");
-    assert!(greeting.response.body.contains("<Gather input=\"speech dtmf\" action=\"/channels/twilio/voice?turn=1\""));
+    assert!(
+        greeting
+            .response
+            .body
+            .contains("<Gather input=\"speech dtmf\" action=\"/channels/twilio/voice?turn=1&amp;attested=1\"")
+    );
     assert!(
         greeting.response.body.contains("You can say: where is my order"),
         "the voice override: {}",
         greeting.response.body
     );
-    let asked = [&call[..], &[("SpeechResult", "Where is my order?"), ("Confidence", "0.92")]].concat();
-    let answer = deliver(&edge, &seen, voice("turn=1", &asked));
+    // Later turns carry the attestation in the URL Twilio signs (not in the form).
+    let asked = [&call[..4], &[("SpeechResult", "Where is my order?"), ("Confidence", "0.92")]].concat();
+    let answer = deliver(&edge, &seen, voice("turn=1&attested=1", &asked));
     assert!(answer.response.body.contains(DELIVERY), "{}", answer.response.body);
-    assert!(answer.response.body.contains("action=\"/channels/twilio/voice?turn=2\""));
+    assert!(answer.response.body.contains("action=\"/channels/twilio/voice?turn=2&amp;attested=1\""));
     assert_eq!(created["user_id"].as_str().unwrap(), edge.store.entries.borrow()["id:phone:+15551230001"].0);
 }
 
@@ -402,8 +438,15 @@ fn a_whatsapp_customer_handed_off_gets_the_agents_reply_on_whatsapp() {
     assert_eq!((&body["to"], &body["text"]["body"]), (&json!("+15551230007"), &json!("Hi, Alice here.")), "{body}");
     drop(sent);
 
-    // Calling in while a human has the conversation reaches a person rather than dead air.
-    let ring = [("CallSid", "CA9"), ("From", "+15551230007"), ("To", "+15550009999"), ("CallStatus", "in-progress")];
+    // Calling in (an attested number) while a human has the conversation reaches a person
+    // rather than dead air.
+    let ring = [
+        ("CallSid", "CA9"),
+        ("From", "+15551230007"),
+        ("To", "+15550009999"),
+        ("CallStatus", "in-progress"),
+        ("StirVerstat", "TN-Validation-Passed-A"),
+    ];
     let rung = deliver(&edge, &seen, voice("", &ring));
     assert!(rung.response.body.ends_with("<Dial>+15550001234</Dial></Response>"), "{}", rung.response.body);
 }

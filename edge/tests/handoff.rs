@@ -152,7 +152,7 @@ fn an_external_help_desk_is_sent_the_transcript_signed() {
     use switchboard_edge::ports::{HttpError, HttpResponse};
     let mut config = Config::for_tests();
     config.set("HANDOFF_WEBHOOK_URL", "https://desk.example/hooks/switchboard").unwrap();
-    config.set("HANDOFF_WEBHOOK_SECRET", "desk-secret").unwrap();
+    config.set("HANDOFF_WEBHOOK_SECRET", "desk-secret-of-thirty-two-bytes!!").unwrap();
     let answers: [Result<HttpResponse, HttpError>; 2] =
         [Ok(HttpResponse { status: 202, body: Vec::new() }), Ok(HttpResponse { status: 500, body: Vec::new() })];
     let edge = edge_with(config, ScriptedHttp::new(answers));
@@ -166,7 +166,7 @@ fn an_external_help_desk_is_sent_the_transcript_signed() {
         assert_eq!(request.url, "https://desk.example/hooks/switchboard");
         let body = request.body.as_deref().unwrap();
         let signature = request.headers.iter().find(|(k, _)| k == "X-Switchboard-Signature").map(|(_, v)| v.as_str());
-        assert_eq!(signature, Some(sign("desk-secret", body).as_str()));
+        assert_eq!(signature, Some(sign("desk-secret-of-thirty-two-bytes!!", body).as_str()));
         // A published HMAC-SHA256 vector.
         assert_eq!(
             sign("secret", "Message"),

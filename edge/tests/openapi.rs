@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use switchboard_edge::Config;
 use switchboard_edge::api::{self, ApiRequest, MAX_BODY_BYTES, OPENAPI};
 use switchboard_edge::error::ApiError;
-use switchboard_edge::identity::{IdentityError, user_hash};
+use switchboard_edge::identity::IdentityError;
 use switchboard_edge::memory::ScriptedHttp;
 
 /// The module doc table of `edge/src/api.rs`: method, path template, query parameters.
@@ -427,7 +427,16 @@ fn every_documented_operation_is_routed_and_its_examples_succeed() {
                 &own
             }
         };
-        for request in documented_requests(&doc, &method, &path, s) {
+        for (i, request) in documented_requests(&doc, &method, &path, s).into_iter().enumerate() {
+            // An identify retires the anonymous token: each further example identifies a
+            // conversation of its own.
+            let request = match i {
+                0 => request,
+                _ if path.ends_with("/identify") => {
+                    documented_requests(&doc, &method, &path, &conversation(&edge)).remove(i)
+                }
+                _ => request,
+            };
             let (status, body) = call(&edge, request);
             let what = format!("{method} {path}");
             assert!(status != 405 && !is_no_route(status, &body), "{what} is documented, not routed: {status} {body}");
@@ -469,10 +478,10 @@ fn real_responses_have_exactly_the_documented_properties() {
     let create = ("POST", "/v1/conversations");
     let send = ("POST", "/v1/conversations/{id}/messages");
     let list = ("GET", "/v1/conversations/{id}/messages");
-    let visitor = r#"{"channel":"web","visitor_id":"visitor-0001"}"#;
-
     expect(("GET", "/v1/health"), ApiRequest::get("/v1/health"), 200);
-    let created = expect(create, ApiRequest::post("/v1/conversations", visitor), 201);
+    let created = expect(create, ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#), 201);
+    let visitor = json!({"channel": "web", "visitor_id": created["visitor_id"]}).to_string();
+    let visitor = visitor.as_str();
     let s = Session::from(&created);
     for text in ["Where is my order?", "123456", "Show me your lamps", "purple monkey dishwasher"] {
         let body = json!({ "text": text }).to_string();
@@ -489,9 +498,10 @@ fn real_responses_have_exactly_the_documented_properties() {
         204,
     );
     expect(create, ApiRequest::post("/v1/conversations", visitor), 200);
-    let claims = json!({"user_id": "user-42", "user_hash": user_hash(b"identity-secret", "user-42")}).to_string();
+    let claims = json!({"user_id": "user-42", "user_hash": site_hash("user-42")}).to_string();
     let identify = ApiRequest::post(&s.path("identify"), &claims).bearer(&s.token);
     let identified = expect(("POST", "/v1/conversations/{id}/identify"), identify, 200);
+    let s = Session::from(&identified);
     expect(("POST", "/v1/conversations/{id}/end"), ApiRequest::post(&s.path("end"), "").bearer(&s.token), 204);
 
     // A human handoff: the customer asks for a person, an agent claims the conversation (not
@@ -501,11 +511,10 @@ fn real_responses_have_exactly_the_documented_properties() {
     let reply = ("POST", "/v1/agent/conversations/{id}/messages");
     let (resolve, release) =
         (("POST", "/v1/agent/conversations/{id}/resolve"), ("POST", "/v1/agent/conversations/{id}/release"));
-    let customer = r#"{"channel":"web","visitor_id":"visitor-0003"}"#;
-    let created = expect(create, ApiRequest::post("/v1/conversations", customer), 201);
+    let created = expect(create, ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#), 201);
     assert_eq!(created["status"], "bot");
     let anonymous = Session::from(&created);
-    let ann = json!({"user_id": "user-43", "user_hash": user_hash(b"identity-secret", "user-43"), "name": "Ann"});
+    let ann = json!({"user_id": "user-43", "user_hash": site_hash("user-43"), "name": "Ann"});
     let identify = ApiRequest::post(&anonymous.path("identify"), &ann.to_string()).bearer(&anonymous.token);
     let h = Session::from(&expect(("POST", "/v1/conversations/{id}/identify"), identify, 200));
     let says =
@@ -514,7 +523,9 @@ fn real_responses_have_exactly_the_documented_properties() {
     assert_eq!((handed["status"].as_str(), handed["messages"].as_array().map(Vec::len)), (Some("waiting"), Some(1)));
     let held = expect(send, says("Hello? Anyone there?"), 200);
     assert_eq!(held, json!({"messages": [], "status": "waiting"}), "the bot is silent while humans have it");
-    assert_eq!(expect(create, ApiRequest::post("/v1/conversations", customer), 200)["status"], "waiting");
+    // The customer comes back signed in (their anonymous credential no longer resumes it).
+    let customer = json!({"channel": "web", "user_id": "user-43", "user_hash": site_hash("user-43")}).to_string();
+    assert_eq!(expect(create, ApiRequest::post("/v1/conversations", &customer), 200)["status"], "waiting");
     let desk = expect(queue, ApiRequest::get("/v1/agent/queue").bearer(ALICE), 200);
     let entry = &desk["conversations"][0];
     assert_eq!((&entry["conversation_id"], &entry["status"]), (&json!(h.id), &json!("waiting")), "{desk}");
@@ -571,8 +582,8 @@ fn real_responses_have_exactly_the_documented_properties() {
     }
     expect(create, ApiRequest::post("/v1/conversations", "{"), 400);
 
-    // The identify reply leaves `visitor_id` empty (see the schema's description).
-    assert_eq!(identified["visitor_id"], "");
+    // The identify reply rotates the visitor credential (see the schema's description).
+    assert!(identified["visitor_id"].as_str().is_some_and(|v| v.starts_with("v2-") && v != created["visitor_id"]));
     let all: BTreeSet<String> = doc["components"]["schemas"].as_object().unwrap().keys().cloned().collect();
     let unseen: BTreeSet<String> = all.difference(&seen).cloned().collect();
     let expected: BTreeSet<String> = NOT_IN_RESPONSES.iter().map(|s| s.to_string()).collect();
@@ -595,7 +606,7 @@ fn every_error_a_route_answers_with_is_documented_there() {
     let (status, body) = call(&edge, ApiRequest::post(&agent_path(&taken, "/claim"), "").bearer(ALICE));
     assert_eq!(status, 200, "{body}");
 
-    let claims = json!({"user_id": "user-42", "user_hash": user_hash(b"identity-secret", "user-42")});
+    let claims = json!({"user_id": "user-42", "user_hash": site_hash("user-42")});
     let forged = json!({"user_id": "user-42", "user_hash": "00"});
     let with_channel = |claims: &Value| {
         let mut body = claims.clone();
@@ -622,7 +633,6 @@ fn every_error_a_route_answers_with_is_documented_there() {
     let mut cases: Vec<(Op, &TestEdge, ApiRequest, u16, &str)> = vec![
         (create, &edge, post("/v1/conversations", "{"), 400, "bad_json"),
         (create, &edge, post("/v1/conversations", r#"{"channel":"sms"}"#), 400, "bad_request"),
-        (create, &edge, post("/v1/conversations", r#"{"channel":"web","visitor_id":"x"}"#), 400, "bad_request"),
         (create, &edge, post("/v1/conversations", r#"{"channel":"web","user_hash":"00"}"#), 400, "bad_request"),
         (create, &edge, post("/v1/conversations", &with_channel(&forged)), 401, "identity_rejected"),
         (create, &edge, post("/v1/conversations", r#"{"channel":"web","agent":"Bike shop"}"#), 404, "not_found"),
@@ -677,7 +687,7 @@ fn every_error_a_route_answers_with_is_documented_there() {
         (release, &edge, post(&agent_path(&taken, "/release"), "").bearer(&taken.token), 401, "unauthorized"),
         (("POST", "/demo/fulfillment"), &edge, post("/demo/fulfillment", "{"), 400, "bad_json"),
     ];
-    let no_identity = edge_with(Config { identity_secret: None, ..Config::for_tests() }, ScriptedHttp::default());
+    let no_identity = edge_with(Config { identity: None, ..Config::for_tests() }, ScriptedHttp::default());
     let anonymous = conversation(&no_identity);
     let verified = post("/v1/conversations", &with_channel(&claims));
     cases.push((create, &no_identity, verified, 501, "identity_not_configured"));

@@ -184,7 +184,7 @@ fn a_lookup_that_redirects_is_not_followed() {
 fn the_help_desk_webhook_is_not_redirected() {
     let mut config = config();
     config.set("HANDOFF_WEBHOOK_URL", "https://desk.example/hooks/switchboard").unwrap();
-    config.set("HANDOFF_WEBHOOK_SECRET", "desk-secret").unwrap();
+    config.set("HANDOFF_WEBHOOK_SECRET", "desk-secret-of-thirty-two-bytes!!").unwrap();
     let web = web().site("https://desk.example", |_| Answer::Redirect(307, format!("{EVIL}/desk")));
     let edge = edge(web, config);
     let s = open(&edge);

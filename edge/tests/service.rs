@@ -196,10 +196,8 @@ fn a_corrupt_stored_context_starts_afresh_and_is_logged() {
     let (s, _) = open(&edge, Some("visitor-0001"));
     let key = edge.store.entries.borrow().keys().find(|k| k.starts_with("ctx:")).unwrap().clone();
     edge.store.entries.borrow_mut().get_mut(&key).unwrap().0 = "{garbage".into();
-    let response = futures_executor::block_on(api::handle(
-        &edge,
-        ApiRequest::post("/v1/conversations", r#"{"channel":"web","visitor_id":"visitor-0001"}"#),
-    ));
+    let body = serde_json::json!({"channel": "web", "visitor_id": credential(&edge, "visitor-0001")}).to_string();
+    let response = futures_executor::block_on(api::handle(&edge, ApiRequest::post("/v1/conversations", &body)));
     assert_eq!(response.status, 201, "{}", response.body);
     assert!(response.logs.iter().any(|l| l.contains("corrupt_context")), "{:?}", response.logs);
     let fresh = Session::from(&serde_json::from_str(&response.body).unwrap());

@@ -191,28 +191,76 @@ pub struct Profile {
     /// Phone, E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// Whether a verified identity vouched for this profile.
+    /// Whether a verified identity (the site's signed user, a channel's verified number)
+    /// vouched for the person.
     #[serde(default)]
     pub verified: bool,
+    /// Which of `name`, `email`, `phone` that identity vouched for; the others are what the
+    /// customer or an unsigned field said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified_fields: Vec<String>,
 }
 
+/// The profile's fields, as named in `default_from` and `verified_fields`.
+pub const PROFILE_FIELDS: [&str; 3] = ["name", "email", "phone"];
+
 impl Profile {
-    /// The fields the engine's `default_from` parameters read.
+    /// The fields the engine's `default_from` parameters read: only verified ones, so a value
+    /// anyone could have typed (an unsigned email) never stands in for the customer's own.
     pub fn as_map(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
-        for (key, value) in [("name", &self.name), ("email", &self.email), ("phone", &self.phone)] {
-            if let Some(v) = value {
-                map.insert(key.into(), serde_json::Value::String(v.clone()));
+        for field in PROFILE_FIELDS {
+            if let Some(v) = self.get(field).filter(|_| self.is_verified(field)) {
+                map.insert(field.into(), serde_json::Value::String(v.to_owned()));
             }
         }
         map
     }
 
-    /// Fills fields this profile lacks from `other`.
+    /// A field's value.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        match field {
+            "name" => self.name.as_deref(),
+            "email" => self.email.as_deref(),
+            "phone" => self.phone.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether a verified identity vouched for `field`.
+    pub fn is_verified(&self, field: &str) -> bool {
+        self.verified_fields.iter().any(|f| f == field)
+    }
+
+    /// Sets `field`: a verified value replaces what was there; an unverified one only fills a
+    /// gap and never replaces a verified value.
+    pub fn set(&mut self, field: &str, value: Option<String>, verified: bool) {
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return };
+        if !verified && self.get(field).is_some() {
+            return;
+        }
+        let slot = match field {
+            "name" => &mut self.name,
+            "email" => &mut self.email,
+            "phone" => &mut self.phone,
+            _ => return,
+        };
+        *slot = Some(value);
+        self.verified_fields.retain(|f| f != field);
+        if verified {
+            self.verified_fields.push(field.to_owned());
+        }
+    }
+
+    /// Fills fields this profile lacks from `other`, with their verification; a verified value
+    /// of `other` replaces an unverified one here.
     pub fn fill_from(&mut self, other: &Profile) {
-        self.name = self.name.take().or_else(|| other.name.clone());
-        self.email = self.email.take().or_else(|| other.email.clone());
-        self.phone = self.phone.take().or_else(|| other.phone.clone());
+        for field in PROFILE_FIELDS {
+            let theirs_verified = other.is_verified(field);
+            if self.get(field).is_none() || (theirs_verified && !self.is_verified(field)) {
+                self.set(field, other.get(field).map(str::to_owned), theirs_verified);
+            }
+        }
         self.verified |= other.verified;
     }
 }

@@ -8,11 +8,11 @@ use tempfile::TempDir;
 use xtask::wrangler::DevServer;
 
 /// The token secret the test worker signs with, so tests can forge valid-looking tokens.
-pub const TOKEN_SECRET: &str = "e2e-test-secret";
+pub const TOKEN_SECRET: &str = "e2e-token-secret-of-thirty-two-bytes";
 /// The identity secret the embedding site shares with the worker under test.
-pub const IDENTITY_SECRET: &str = "e2e-identity-secret";
+pub const IDENTITY_SECRET: &str = "e2e-identity-secret-of-thirty-two-bytes";
 /// The admin token of the worker under test.
-pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-of-thirty-two-bytes";
 
 /// A running local worker with its own KV folder.
 pub struct Stack {

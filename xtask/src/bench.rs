@@ -45,7 +45,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         inspector_port: inspector,
         persist_to: &state.join("kv"),
         config_home: &state.join("home"),
-        token_secret: "bench-secret",
+        token_secret: "bench-token-secret-of-thirty-two-bytes",
         fulfillment_url: None,
         vars: vec![("USER_RATE_PER_MINUTE", "1000000".into()), ("IP_RATE_PER_MINUTE", "1000000".into())],
     };

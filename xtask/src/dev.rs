@@ -64,7 +64,7 @@ pub fn run(root: &Path) -> Result<()> {
 
 /// The identity secret of local runs: known, so a demo page can sign `user_hash` itself.
 /// A deployment sets its own with `wrangler secret put IDENTITY_SECRET`.
-const DEV_IDENTITY_SECRET: &str = "local-identity-secret";
+const DEV_IDENTITY_SECRET: &str = "local-identity-secret-of-32-bytes";
 
 /// The human agent of local runs, signed in to the console with the agent token in
 /// `.dev-state/agent-token`.

@@ -149,6 +149,7 @@ impl Relay for Messenger {
                     kind,
                     callback_id: None,
                     call_turn: None,
+                    attested: false,
                 };
                 let notice = |notice: &str| EventKind::Notice { notice: notice.into() };
                 let fallback_id = format!("{}:{}", m.sender.id, m.timestamp);
@@ -360,6 +361,7 @@ mod tests {
             kind: EventKind::Text { text: "x".into(), payload: None },
             callback_id: None,
             call_turn: None,
+            attested: false,
         };
         let rendered = relay().render(&event, &Exchange { messages: vec![message], ..Exchange::default() });
         assert_eq!(rendered.sends.len(), 3, "two text pieces and the template");

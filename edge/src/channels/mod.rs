@@ -57,7 +57,6 @@ use crate::error::ApiError;
 use crate::identity::ChannelIdentity;
 use crate::ids::UserId;
 use crate::ports::{AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpRequest};
-use hmac::Mac;
 use serde::{Deserialize, Serialize};
 pub use settings::Settings;
 use switchboard_dialog::protocol::Message;
@@ -132,6 +131,10 @@ pub struct Event {
     /// Voice: the number of this request within the call (0 when it was answered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_turn: Option<u32>,
+    /// Voice: the carrier attested the caller's number (STIR/SHAKEN level A), so it is the
+    /// customer's verified phone rather than a caller ID anyone can set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attested: bool,
 }
 
 /// What an event is.
@@ -439,14 +442,20 @@ async fn run<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
     };
     let event = &envelope.event;
     context.reply_to = Some(ReplyTo { from: event.from.clone(), to: event.to.clone() });
-    // The number a channel delivered from is the customer's (the agent console shows it).
+    // The number a channel delivered from is the customer's (the agent console shows it):
+    // verified when the channel vouches for it (WhatsApp, an attested call), not from an SMS
+    // or plain caller ID.
     if let Some(phone) = envelope.identity.strip_prefix("id:phone:") {
-        context.profile.phone.get_or_insert_with(|| phone.to_owned());
+        context.profile.set("phone", Some(phone.to_owned()), true);
+    } else if let Some(phone) =
+        envelope.identity.strip_prefix("id:sms:").or_else(|| envelope.identity.strip_prefix("id:call:"))
+    {
+        context.profile.set("phone", Some(phone.to_owned()), false);
     }
     if !context.identities.contains(&envelope.identity) {
+        // Indexed when the context is saved, so a later verified identity with the same
+        // phone finds this user.
         context.identities.push(envelope.identity.clone());
-        // Indexed, so a later verified identity with the same phone finds this user.
-        edge.store.put(&envelope.identity, user.as_str(), Some(edge.config.ttl_for(channel))).await?;
     }
     let said = match (&envelope.event.kind, &said) {
         (_, Some((text, payload))) => {
@@ -486,6 +495,7 @@ pub async fn push<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
         kind: EventKind::Notice { notice: "agent_reply".into() },
         callback_id: None,
         call_turn: None,
+        attested: false,
     };
     let rendered = relay.render(&event, &Exchange { messages: vec![message.clone()], ..Exchange::default() });
     for line in send_all(&edge.http, channel, rendered.sends).await {
@@ -537,15 +547,13 @@ pub(crate) fn post_form(url: String, headers: Vec<(String, String)>, fields: &[(
 
 /// Equal in constant time (for equal lengths; a length is not secret).
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    crate::keys::ct_eq(a, b)
 }
 
 /// Checks `HMAC-SHA256(key, body)` against a hex digest, in constant time.
 pub(crate) fn verify_hmac_sha256_hex(key: &[u8], body: &[u8], hex: &str) -> bool {
-    let Some(expected) = crate::token::unhex(hex.trim()) else { return false };
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
+    let Some(expected) = crate::keys::unhex(hex.trim()) else { return false };
+    crate::keys::ct_eq(&crate::keys::hmac(key, body), &expected)
 }
 
 /// Decodes `application/x-www-form-urlencoded` text (a query string or a form body).
@@ -591,8 +599,15 @@ mod tests {
 
     #[test]
     fn media_is_heard_by_its_caption() {
-        let event =
-            |kind| Event { id: "1".into(), from: "a".into(), to: "b".into(), kind, callback_id: None, call_turn: None };
+        let event = |kind| Event {
+            id: "1".into(),
+            from: "a".into(),
+            to: "b".into(),
+            kind,
+            callback_id: None,
+            call_turn: None,
+            attested: false,
+        };
         let sticker = event(EventKind::Media { media: "sticker".into(), caption: None });
         assert_eq!(sticker.said(), Some(("[sticker]".into(), None)));
         let photo = event(EventKind::Media { media: "image".into(), caption: Some("order 123456".into()) });

@@ -59,11 +59,20 @@ impl Relay for Sms {
             (None, Some(status)) => EventKind::Notice { notice: status },
             _ => EventKind::Notice { notice: "empty".into() },
         };
-        Ok(vec![Event { id, from, to: get("To").unwrap_or_default(), kind, callback_id: None, call_turn: None }])
+        Ok(vec![Event {
+            id,
+            from,
+            to: get("To").unwrap_or_default(),
+            kind,
+            callback_id: None,
+            call_turn: None,
+            attested: false,
+        }])
     }
 
     fn identity(&self, event: &Event) -> ChannelIdentity {
-        ChannelIdentity::Phone(e164(&event.from).unwrap_or_else(|| event.from.clone()))
+        // Anyone can send an SMS from any number: an `sms` identity, never a verified phone.
+        ChannelIdentity::Sms(e164(&event.from).unwrap_or_else(|| event.from.clone()))
     }
 
     fn render(&self, event: &Event, exchange: &Exchange) -> Rendered {
@@ -134,7 +143,8 @@ mod tests {
         );
         assert_eq!((text.id.as_str(), text.from.as_str(), text.to.as_str()), ("SM1", "+15551230001", "+15550009999"));
         assert_eq!(text.kind, EventKind::Text { text: "Where is my order?".into(), payload: None });
-        assert_eq!(relay().identity(&text), ChannelIdentity::Phone("+15551230001".into()));
+        // An SMS `From` proves nothing: it is kept apart from verified phones.
+        assert_eq!(relay().identity(&text), ChannelIdentity::Sms("+15551230001".into()));
         let mms = parse("MessageSid=MM2&From=%2B15551230001&To=%2B1555&Body=&NumMedia=1&MediaUrl0=https%3A%2F%2Fx");
         assert_eq!(mms.kind, EventKind::Media { media: "mms".into(), caption: None });
         let status = parse("MessageSid=SM3&From=%2B1555&To=%2B15551230001&MessageStatus=delivered");

@@ -120,6 +120,7 @@ impl Relay for Telegram {
             kind,
             callback_id,
             call_turn: None,
+            attested: false,
         };
         let notice = |n: &str| EventKind::Notice { notice: n.into() };
         if let Some(m) = update.message {

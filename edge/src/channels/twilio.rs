@@ -58,7 +58,7 @@ pub fn verify(
         return Err(RelayError::BadSignature(SIGNATURE_HEADER));
     }
     if let Some(digest) = body_digest {
-        let actual = crate::token::hex(&Sha256::digest(&request.body));
+        let actual = crate::keys::hex(&Sha256::digest(&request.body));
         if !constant_time_eq(actual.as_bytes(), digest.as_bytes()) {
             return Err(RelayError::BadSignature("bodySHA256"));
         }
@@ -149,7 +149,7 @@ mod tests {
         assert!(verify("voice", &behind, &seen).is_ok());
 
         let json = r#"{"CallSid":"CA1"}"#;
-        let digest = crate::token::hex(&Sha256::digest(json.as_bytes()));
+        let digest = crate::keys::hex(&Sha256::digest(json.as_bytes()));
         let url = format!("https://mycompany.com/hook?bodySHA256={digest}");
         let signed = signature("12345", &url, &[]);
         assert_eq!(

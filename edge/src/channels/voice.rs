@@ -29,6 +29,9 @@ const NAME: &str = "voice";
 /// Call states after which nothing is said.
 const OVER: &[&str] = &["completed", "busy", "failed", "no-answer", "canceled"];
 
+/// Twilio's `StirVerstat` for a call whose number the originating carrier fully attested.
+const ATTESTED_A: &str = "TN-Validation-Passed-A";
+
 /// An empty TwiML document.
 const EMPTY: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
@@ -85,6 +88,9 @@ impl Relay for Voice {
             EventKind::Silence
         };
         let turn = turn.unwrap_or(0);
+        // Twilio passes the carrier's STIR/SHAKEN verdict on the call's first request; the
+        // answer carries it into the next turns' action URLs, which Twilio signs.
+        let attested = get("StirVerstat").is_some_and(|v| v == ATTESTED_A) || field(&query, "attested") == Some("1");
         Ok(vec![Event {
             id: format!("{call}:{turn}"),
             from: get("From").unwrap_or_default(),
@@ -92,12 +98,16 @@ impl Relay for Voice {
             kind,
             callback_id: None,
             call_turn: Some(turn),
+            attested,
         }])
     }
 
     fn identity(&self, event: &Event) -> ChannelIdentity {
         match e164(&event.from) {
-            Some(phone) => ChannelIdentity::Phone(phone),
+            // Only a number the carrier fully attested is the customer's phone; caller ID
+            // alone is easily spoofed, so it is a `call` identity that links nothing.
+            Some(phone) if event.attested => ChannelIdentity::Phone(phone),
+            Some(phone) => ChannelIdentity::Call(phone),
             // A withheld number: the call is the only identity.
             None => ChannelIdentity::Caller(event.id.split(':').next().unwrap_or_default().to_owned()),
         }
@@ -107,7 +117,8 @@ impl Relay for Voice {
         let said: String =
             exchange.messages.iter().map(spoken).filter(|t| !t.is_empty()).map(|t| self.say(&t)).collect();
         let next = event.call_turn.unwrap_or(0) + 1;
-        let action = format!("{ROUTE}?turn={next}");
+        let attested = if event.attested { "&attested=1" } else { "" };
+        let action = format!("{ROUTE}?turn={next}{attested}");
         // Handed off now, or humans have the conversation already: a person, not dead air.
         let body = if exchange.handoff || exchange.status.with_humans() {
             match &self.settings.twilio_handoff_number {
@@ -186,7 +197,17 @@ mod tests {
         let call = "CallSid=CA1&From=%2B15551230001&To=%2B15550009999&CallStatus=in-progress";
         let start = parse("", call);
         assert_eq!((start.id.as_str(), &start.kind), ("CA1:0", &EventKind::Opened));
-        assert_eq!(relay(None).identity(&start), ChannelIdentity::Phone("+15551230001".into()));
+        // Caller ID alone is a `call` identity; the carrier's full attestation makes it the
+        // customer's phone, on the first request (Twilio's field) and later ones (our URL).
+        assert_eq!(relay(None).identity(&start), ChannelIdentity::Call("+15551230001".into()));
+        let attested = parse("", &format!("{call}&StirVerstat=TN-Validation-Passed-A"));
+        assert_eq!(relay(None).identity(&attested), ChannelIdentity::Phone("+15551230001".into()));
+        for weaker in ["TN-Validation-Passed-B", "TN-Validation-Passed-C", "TN-Validation-Failed-A", "No-TN-Validation"]
+        {
+            let event = parse("", &format!("{call}&StirVerstat={weaker}"));
+            assert_eq!(relay(None).identity(&event), ChannelIdentity::Call("+15551230001".into()), "{weaker}");
+        }
+        assert!(parse("turn=3&attested=1", call).attested, "carried in the signed action URL");
         let speech = parse("turn=1", &format!("{call}&SpeechResult=Where+is+my+order%3F&Confidence=0.9"));
         assert_eq!((speech.id.as_str(), speech.call_turn), ("CA1:1", Some(1)));
         assert_eq!(speech.kind, EventKind::Text { text: "Where is my order?".into(), payload: None });

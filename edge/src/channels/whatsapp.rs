@@ -173,6 +173,7 @@ impl Relay for WhatsApp {
                 kind,
                 callback_id: None,
                 call_turn: None,
+                attested: false,
             };
             for m in value.messages {
                 let kind = inbound_kind(&m);
@@ -385,6 +386,7 @@ mod tests {
             kind: EventKind::Text { text: "x".into(), payload: None },
             callback_id: None,
             call_turn: None,
+            attested: false,
         };
         let render = |m: Message| {
             let rendered = relay().render(&event, &Exchange { messages: vec![m], ..Exchange::default() });

@@ -45,12 +45,33 @@ impl Session {
     }
 }
 
+thread_local! {
+    /// The credential the edge issued to each named test visitor ("visitor-laptop"), per edge.
+    static VISITORS: std::cell::RefCell<std::collections::HashMap<(usize, String), String>> = Default::default();
+}
+
+/// The credential the edge issued to the visitor a test calls `name`, once it opened.
+pub fn credential(edge: &TestEdge, name: &str) -> Option<String> {
+    VISITORS.with_borrow(|v| v.get(&(edge as *const TestEdge as usize, name.to_owned())).cloned())
+}
+
+/// Remembers the credential the edge gave the visitor `name` (what the widget's storage does).
+pub fn remember(edge: &TestEdge, name: &str, credential: &str) {
+    VISITORS.with_borrow_mut(|v| v.insert((edge as *const TestEdge as usize, name.to_owned()), credential.to_owned()));
+}
+
+/// Opens as the visitor a test calls `name` (a browser): the first time without a
+/// `visitor_id`, later with the credential the edge issued, as the widget does.
 pub fn open(edge: &TestEdge, visitor: Option<&str>) -> (Session, Value) {
-    let body = match visitor {
+    let body = match visitor.and_then(|name| credential(edge, name)) {
         Some(v) => format!(r#"{{"channel":"web","visitor_id":"{v}"}}"#),
         None => r#"{"channel":"web"}"#.to_owned(),
     };
-    open_with(edge, &body)
+    let (session, json) = open_with(edge, &body);
+    if let (Some(name), Some(issued)) = (visitor, json["visitor_id"].as_str()) {
+        remember(edge, name, issued);
+    }
+    (session, json)
 }
 
 pub fn open_with(edge: &TestEdge, body: &str) -> (Session, Value) {
@@ -80,4 +101,22 @@ pub fn history(edge: &TestEdge, s: &Session) -> Vec<(String, String)> {
 /// Every value in the store, as one text, to check what was (not) written.
 pub fn everything_stored(edge: &TestEdge) -> String {
     edge.store.entries.borrow().iter().map(|(k, (v, _))| format!("{k} = {v}\n")).collect()
+}
+
+/// When the test clock ([`switchboard_edge::memory::StepClock`]) starts, in seconds.
+pub fn now_s() -> u64 {
+    1_764_000_000
+}
+
+pub use switchboard_edge::config::TEST_IDENTITY_SECRET;
+pub use switchboard_edge::keys::jwt_key;
+
+/// A JWT the embedding site signs for `claims`, with the JWT key the test config derives.
+pub fn site_jwt(claims: &Value) -> String {
+    switchboard_edge::identity::sign_jwt(&jwt_key(TEST_IDENTITY_SECRET.as_bytes()), claims)
+}
+
+/// `user_hash` as the embedding site computes it with the test config's identity secret.
+pub fn site_hash(user_id: &str) -> String {
+    switchboard_edge::identity::user_hash(TEST_IDENTITY_SECRET.as_bytes(), user_id)
 }
