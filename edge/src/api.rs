@@ -185,7 +185,7 @@ where
             let create: CreateConversation = serde_json::from_slice(&request.body).ok()?;
             let claims = create.identity.filter(Identify::is_present);
             let visitor = match (&claims, create.visitor_id.as_deref()) {
-                (None, Some(given)) => edge.visitor_user(given).await.ok().flatten().map(|v| v.user),
+                (None, Some(given)) => edge.visitor_user(given, false).await.ok().flatten().map(|v| v.user),
                 _ => None,
             };
             (visitor, claims)
@@ -271,7 +271,7 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
             // Verify before anything is written: a forged identity creates nothing.
             let verified = edge.verify(claims)?;
             let anonymous = match create.visitor_id.as_deref() {
-                Some(given) => edge.visitor_user(given).await?.map(|v| v.user),
+                Some(given) => edge.visitor_user(given, true).await?.map(|v| v.user),
                 None => None,
             };
             let linked = edge.link(anonymous, &verified, claims).await?;

@@ -200,7 +200,10 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     /// needs the identity again), is `None`: a new visitor begins. A visitor id of the
     /// unsigned format of earlier releases resumes its own anonymous conversation once, and is
     /// given a credential in exchange (then refused).
-    pub(crate) async fn visitor_user(&self, given: &str) -> Result<Option<VisitorUser>, ApiError> {
+    ///
+    /// `migrate: false` only looks (the worker choosing the object that serialises the
+    /// request): nothing is written and a legacy visitor keeps its id.
+    pub(crate) async fn visitor_user(&self, given: &str, migrate: bool) -> Result<Option<VisitorUser>, ApiError> {
         let (identity, user, legacy) = match Visitor::claim(&self.keys, given) {
             VisitorClaim::Issued(visitor) => {
                 let identity = ChannelIdentity::Visitor(visitor.as_str().to_owned());
@@ -224,11 +227,11 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             return Ok(None);
         }
         let credential = match legacy {
-            Some((marker, credential)) => {
+            Some((marker, credential)) if migrate => {
                 self.store.put(&marker, "migrated", Some(self.config.ttl_for(WEB))).await?;
                 credential
             }
-            None => given.trim().to_owned(),
+            _ => given.trim().to_owned(),
         };
         Ok(Some(VisitorUser { credential, index_key: identity.index_key(), user, context }))
     }
@@ -245,7 +248,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     /// reply's `visitor_id` is the credential to present next time.
     pub async fn open(&self, visitor: Option<&str>) -> Result<(ConversationCreated, bool), ApiError> {
         let found = match visitor {
-            Some(given) => self.visitor_user(given).await?,
+            Some(given) => self.visitor_user(given, true).await?,
             None => None,
         };
         let VisitorUser { credential, index_key, user, context } = found.unwrap_or_else(|| self.new_visitor());
@@ -262,10 +265,15 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         channel: &str,
         identity: Option<String>,
     ) -> Result<(ConversationCreated, bool), ApiError> {
-        if let Some(context) = context.as_ref().filter(|c| c.status != Status::Resolved) {
+        if let Some(mut context) = context.clone().filter(|c| c.status != Status::Resolved) {
             let conversation = ConversationId::parse(&context.conversation_id)
                 .ok_or_else(|| ApiError::Corrupt(format!("conversation id in ctx:{user}")))?;
             let messages = self.load_history(&conversation).await?;
+            // An identity new to the user (a migrated visitor's credential) is indexed now.
+            if let Some(id) = identity.filter(|id| !context.identities.contains(id)) {
+                context.identities.push(id);
+                self.save(&user, &context, &messages).await?;
+            }
             return Ok((self.created(conversation, user, messages, context.status), false));
         }
         let mut context = self.fresh_context(context, channel, identity);

@@ -450,3 +450,61 @@ fn a_whatsapp_customer_handed_off_gets_the_agents_reply_on_whatsapp() {
     let rung = deliver(&edge, &seen, voice("", &ring));
     assert!(rung.response.body.ends_with("<Dial>+15550001234</Dial></Response>"), "{}", rung.response.body);
 }
+
+#[test]
+fn a_stranger_cannot_open_a_channel_customers_conversation() {
+    let edge = relay_edge();
+    let seen = MemoryDurable::default();
+    // A Telegram customer and a WhatsApp customer tell the bot their order numbers.
+    let update = json!({"update_id": 901, "message": {"message_id": 1, "chat": {"id": 4242, "type": "private"},
+                        "from": {"id": 4242}, "text": "Where is order 123456?"}})
+    .to_string();
+    let telegram =
+        ApiRequest::post("/channels/telegram", &update).header("X-Telegram-Bot-Api-Secret-Token", "tg-secret");
+    deliver(&edge, &seen, telegram);
+    deliver(&edge, &seen, whatsapp("wamid.s1", "15551230042", "Where is order 222222?"));
+    let stored = everything_stored(&edge);
+    let users: Vec<String> =
+        edge.store.entries.borrow().keys().filter_map(|k| k.strip_prefix("ctx:").map(str::to_owned)).collect();
+    assert_eq!(users.len(), 2, "{stored}");
+    // The attacker tries every id they could compute or learn: the digest the old scheme
+    // derived without a secret, the user ids themselves (they appear on the desk and in
+    // logs), with and without the `u-` prefix, and ids of every valid length.
+    let legacy = |index: &str| {
+        switchboard_edge::keys::hex(&switchboard_edge::keys::hmac(b"switchboard user id", index.as_bytes())[..12])
+    };
+    let mut guesses: Vec<String> = vec![legacy("id:telegram:4242"), legacy("id:phone:+15551230042")];
+    for user in &users {
+        guesses.push(user.clone());
+        guesses.push(user.trim_start_matches("u-").to_owned());
+    }
+    guesses.extend((0..=80).map(|n| "v".repeat(n)));
+    guesses.extend((0..=80).map(|n| format!("v2-{}", "0".repeat(n))));
+    for guess in guesses {
+        let body = json!({"channel": "web", "visitor_id": guess}).to_string();
+        let (status, created) = call(&edge, ApiRequest::post("/v1/conversations", &body));
+        // Always a new visitor: 201 whether or not the id means something, so nothing is told.
+        assert_eq!(status, 201, "{guess}: {created}");
+        assert!(!users.contains(&created["user_id"].as_str().unwrap().to_owned()), "{guess}");
+        let text = created.to_string();
+        assert!(!text.contains("123456") && !text.contains("222222"), "{guess}: {text}");
+    }
+}
+
+#[test]
+fn telegram_groups_are_refused_rather_than_shared() {
+    let edge = relay_edge();
+    let seen = MemoryDurable::default();
+    // In a group every member writes from the group's chat id: answering would give each
+    // member the others' context. Only private chats are served.
+    for (id, chat_type) in [(910, "group"), (911, "supergroup"), (912, "channel")] {
+        let update = json!({"update_id": id, "message": {"message_id": 1, "chat": {"id": -100, "type": chat_type},
+                            "from": {"id": 7}, "text": "Where is order 123456?"}})
+        .to_string();
+        let request =
+            ApiRequest::post("/channels/telegram", &update).header("X-Telegram-Bot-Api-Secret-Token", "tg-secret");
+        let outcome = deliver(&edge, &seen, request);
+        assert_eq!((outcome.response.status, outcome.sends.len()), (200, 0), "{chat_type}");
+    }
+    assert!(!everything_stored(&edge).contains("ctx:"), "no user was made");
+}

@@ -80,6 +80,17 @@ struct Inbound {
 #[derive(Deserialize)]
 struct Chat {
     id: i64,
+    /// `private`, `group`, `supergroup` or `channel` (Telegram always sends it).
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+impl Chat {
+    /// A group's members all write from the group's chat id: one identity for several
+    /// people, so each would read the others' context. Only private chats are served.
+    fn is_shared(&self) -> bool {
+        self.kind.as_deref().is_some_and(|k| k != "private")
+    }
 }
 
 #[derive(Deserialize)]
@@ -124,6 +135,9 @@ impl Relay for Telegram {
         };
         let notice = |n: &str| EventKind::Notice { notice: n.into() };
         if let Some(m) = update.message {
+            if m.chat.is_shared() {
+                return Ok(vec![event(0, notice("group chat refused"), None)]);
+            }
             let kind = match (m.text, m.sticker) {
                 (Some(text), _) if text.trim() == "/start" || text.trim().starts_with("/start ") => EventKind::Opened,
                 (Some(text), _) if !text.trim().is_empty() => EventKind::Text { text, payload: None },
@@ -136,6 +150,9 @@ impl Relay for Telegram {
             return Ok(vec![event(m.chat.id, kind, None)]);
         }
         if let Some(q) = update.callback_query {
+            if q.message.as_ref().is_some_and(|m| m.chat.is_shared()) {
+                return Ok(vec![event(0, notice("group chat refused"), None)]);
+            }
             let chat = q.message.map_or(q.from.id, |m| m.chat.id);
             let kind = match q.data {
                 Some(data) => EventKind::Text { text: data.clone(), payload: Some(data) },

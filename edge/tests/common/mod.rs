@@ -108,7 +108,8 @@ pub fn now_s() -> u64 {
     1_764_000_000
 }
 
-pub use switchboard_edge::config::TEST_IDENTITY_SECRET;
+#[allow(unused_imports)]
+pub use switchboard_edge::config::{TEST_IDENTITY_SECRET, TEST_TOKEN_SECRET};
 pub use switchboard_edge::keys::jwt_key;
 
 /// A JWT the embedding site signs for `claims`, with the JWT key the test config derives.
