@@ -209,3 +209,38 @@ fn webhook_mistakes_name_their_field() {
     let Some(JsonTemplate::Object(fields)) = lookup.body else { panic!("{:?}", lookup.body) };
     assert_eq!(fields[0], ("id".into(), JsonTemplate::Text(Template::parse("$order-number").unwrap())));
 }
+
+#[test]
+fn deeply_nested_agent_files_are_errors_not_stack_overflows() {
+    // Nesting 100,000 deep: serde_json stops at 128 levels, serde-saphyr at 64 (block) or its
+    // flow-nesting limit, with an error rather than a stack overflow. The webhook `body` is a
+    // free-form value, so the nesting gets past the agent's own fields.
+    let deep = 100_000;
+    let nested = |open: &str, close: &str| format!("{}1{}", open.repeat(deep), close.repeat(deep));
+    let json_body = |body: &str| {
+        let hook = format!(r#""webhooks": {{ "h": {{ "kind": "http", "url": "https://example.com", "body": {body} }} }}"#);
+        MINIMAL.replace(r#""intents""#, &format!("{hook}, \"intents\""))
+    };
+    for text in [json_body(&nested("[", "]")), json_body(&nested(r#"{"a":"#, "}"))] {
+        let err = Agent::from_json(&text).unwrap_err();
+        assert!(err.to_string().ends_with("recursion limit exceeded"), "{err}");
+    }
+    assert!(Agent::from_json(&nested("[", "]")).is_err());
+
+    let yaml_body = |body: &str| {
+        format!("{MINIMAL_YAML}webhooks:\n  h:\n    kind: http\n    url: https://example.com\n    body: {body}\n")
+    };
+    // Block nesting needs an indent per level: 2,000 levels (2 MB) are deep enough.
+    let block: String = (6..2_006).map(|d| format!("\n{}a:", " ".repeat(d))).collect();
+    for text in [
+        yaml_body(&nested("[", "]")),
+        yaml_body(&nested("{a: ", "}")),
+        yaml_body(&format!("\n      {}x", "- ".repeat(deep))),
+        yaml_body(&block),
+    ] {
+        let err = Agent::from_yaml(&text).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("recursion limit exceeded") || message.contains("Depth"), "{message}");
+    }
+    assert!(Agent::from_yaml(&nested("[", "]")).is_err());
+}
