@@ -185,7 +185,48 @@ pub enum MergeBehavior {
     Replace,
 }
 
+/// Why JSON that may carry customer data did not read: what kind of fault, and where, without
+/// the values. serde_json's own message quotes them (`invalid type: string "4111 1111 …",
+/// expected a sequence`), and a webhook's reply, a stored conversation or a channel's delivery
+/// holds the customer's words: such an error must not carry them into a log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{fault} at line {line}, column {column}")]
+pub struct JsonError {
+    /// What is wrong, in words that come from serde_json or the schema, never from the input:
+    /// a syntax error (`expected value`), a missing field (`missing field `session``), or
+    /// `a value of the wrong type or form`.
+    pub fault: String,
+    /// 1-based line of the fault (0 when unknown).
+    pub line: usize,
+    /// 1-based column of the fault (0 when unknown).
+    pub column: usize,
+}
+
+impl From<serde_json::Error> for JsonError {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let message = e.to_string();
+        // serde_json appends " at line L column C" to a message of its own.
+        let own = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+        let fault = match e.classify() {
+            // Syntax and end-of-input messages are serde_json's fixed texts.
+            Category::Syntax | Category::Eof => own.to_owned(),
+            // A missing field is named by the schema; every other data error may quote a value.
+            Category::Data if own.starts_with("missing field `") => own.to_owned(),
+            Category::Data => "a value of the wrong type or form".to_owned(),
+            Category::Io => "unreadable input".to_owned(),
+        };
+        Self { fault, line: e.line(), column: e.column() }
+    }
+}
+
 impl WebhookResponse {
+    /// Reads a webhook's reply; the error gives the position of the fault and never quotes the
+    /// reply, which holds the customer's data.
+    pub fn from_json(body: &[u8]) -> Result<Self, JsonError> {
+        Ok(serde_json::from_slice(body)?)
+    }
+
     /// Names of the parameters the webhook marked `INVALID`.
     pub fn invalid_parameters(&self) -> Vec<&str> {
         self.page_info
@@ -248,6 +289,41 @@ mod tests {
         let params = r.session_info.unwrap().parameters;
         assert_eq!(params["order-number"], Value::Null);
         assert_eq!(params["vip"], Value::Bool(true));
+    }
+
+    #[test]
+    fn reading_errors_give_the_position_never_the_values() {
+        for (body, fault) in [
+            // A string where messages are a list: serde_json's message quotes the string.
+            (
+                r#"{"fulfillmentResponse": {"messages": "card 4111 1111 1111 1111"}}"#,
+                "a value of the wrong type or form",
+            ),
+            (
+                r#"{"fulfillmentResponse": {"messages": [{"text": {"text": [4111111111111111]}}]}}"#,
+                "a value of the wrong type or form",
+            ),
+            (r#"{"fulfillmentResponse": {"mergeBehavior": "ann@example.com"}}"#, "a value of the wrong type or form"),
+            (r#"{"targetPage": "ann@example.com""#, "EOF while parsing an object"),
+            (r#"{"sessionInfo": {"parameters": {"name": Ann}}}"#, "expected value"),
+        ] {
+            let quoted = serde_json::from_str::<WebhookResponse>(body).unwrap_err().to_string();
+            let err = WebhookResponse::from_json(body.as_bytes()).unwrap_err();
+            let shown = err.to_string();
+            assert_eq!(err.fault, fault, "{body}");
+            assert_eq!(err.line, 1);
+            assert!(err.column > 0);
+            for secret in ["4111", "ann@example.com", "Ann"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            assert!(shown.ends_with(&format!("at line 1, column {}", err.column)), "{shown} (serde_json: {quoted})");
+        }
+        // What serde_json itself would have said.
+        let quoted = serde_json::from_str::<WebhookResponse>(r#"{"fulfillmentResponse": {"messages": "card 4111"}}"#);
+        assert!(quoted.unwrap_err().to_string().contains("card 4111"));
+        let missing: JsonError = serde_json::from_str::<IntentInfo>("{}").unwrap_err().into();
+        assert_eq!(missing.to_string(), "missing field `lastMatchedIntent` at line 1, column 2");
+        assert!(WebhookResponse::from_json(br#"{"targetPage": "a/b"}"#).is_ok());
     }
 
     #[test]
