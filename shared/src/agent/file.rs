@@ -214,6 +214,10 @@ fn validate(raw: RawAgent) -> Result<Agent, AgentError> {
     }
     let mut tagged: Vec<TaggedPhrase> = Vec::new();
     let mut names = HashSet::new();
+    // The classifier numbers intents with 16 bits (and its training refuses more).
+    if raw.intents.len() > usize::from(u16::MAX) {
+        return invalid("intents".into(), format!("{} intents; at most 65,535", raw.intents.len()));
+    }
     let mut intents = Vec::with_capacity(raw.intents.len());
     for (i, intent) in raw.intents.into_iter().enumerate() {
         let at = format!("intents[{i}]");

@@ -200,7 +200,9 @@ impl Agent {
         let mut agent = file::parse_json(text)?;
         let classifier = IntentClassifier::from_bytes(model)
             .map_err(|e| AgentError::Invalid { field: "model".into(), message: e.to_string() })?;
-        if classifier.fingerprint() != agent.fingerprint() {
+        // The fingerprint is the model's own claim: a model for other intents must not pass
+        // for this agent's (the classifier's answers index the agent's intents).
+        if classifier.fingerprint() != agent.fingerprint() || classifier.classes() != agent.intents.len() {
             return Err(AgentError::Invalid {
                 field: "model".into(),
                 message: "the model was trained on other intents or phrases; run `switchboard train` again".into(),

@@ -218,7 +218,8 @@ fn deeply_nested_agent_files_are_errors_not_stack_overflows() {
     let deep = 100_000;
     let nested = |open: &str, close: &str| format!("{}1{}", open.repeat(deep), close.repeat(deep));
     let json_body = |body: &str| {
-        let hook = format!(r#""webhooks": {{ "h": {{ "kind": "http", "url": "https://example.com", "body": {body} }} }}"#);
+        let hook =
+            format!(r#""webhooks": {{ "h": {{ "kind": "http", "url": "https://example.com", "body": {body} }} }}"#);
         MINIMAL.replace(r#""intents""#, &format!("{hook}, \"intents\""))
     };
     for text in [json_body(&nested("[", "]")), json_body(&nested(r#"{"a":"#, "}"))] {
@@ -243,4 +244,28 @@ fn deeply_nested_agent_files_are_errors_not_stack_overflows() {
         assert!(message.contains("recursion limit exceeded") || message.contains("Depth"), "{message}");
     }
     assert!(Agent::from_yaml(&nested("[", "]")).is_err());
+}
+
+#[test]
+fn a_model_for_more_intents_than_the_agent_has_is_refused() {
+    // The fingerprint is the model file's own claim; a model with other classes must not load,
+    // or its answers would name intents the agent does not have.
+    let agent = Agent::from_json(MINIMAL).unwrap();
+    let other = crate::nlu::IntentClassifier::train([(0, "hello"), (1, "bye"), (2, "where is my order")])
+        .with_fingerprint(agent.fingerprint());
+    let err = Agent::from_json_with_model(MINIMAL, &other.to_bytes()).unwrap_err();
+    assert!(err.to_string().starts_with("model: the model was trained on other intents"), "{err}");
+}
+
+#[test]
+fn more_intents_than_the_classifier_can_number_is_an_error() {
+    let intents: Vec<String> = (0..65_536)
+        .map(|i| format!(r#"{{ "name": "I{i}", "training_phrases": ["p{i}"], "responses": ["r"] }}"#))
+        .collect();
+    let text = MINIMAL.replace(
+        r#"[ { "name": "Hi", "training_phrases": ["hello"], "responses": ["Hello!"] } ]"#,
+        &format!("[{}]", intents.join(",")),
+    );
+    let err = Agent::from_json(&text).unwrap_err();
+    assert_eq!(err.to_string(), "intents: 65536 intents; at most 65,535");
 }
