@@ -9,11 +9,13 @@
 //! - `eval`: NLU accuracy, latency and training time on CLINC150 and SNIPS (../shared/data);
 //!   `--wasm` measures the same code as wasm32-wasip1 under Node; also whole edge turns.
 //! - `bench`: the worker under a bounded load in local workerd: throughput and latency.
+//! - `fuzz`: the fuzz targets of every parser of outside input (cargo-fuzz, libFuzzer).
 
 mod bench;
 mod build;
 mod dev;
 mod eval;
+mod fuzz;
 mod size;
 mod step;
 mod test;
@@ -36,7 +38,8 @@ fn main() -> Result<()> {
         Some("size") => size::run(&root),
         Some("eval") => eval::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
-        _ => bail!("usage: cargo xtask <dev | test | build | size | eval | bench>\n\n{}", HELP),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
+        _ => bail!("usage: cargo xtask <dev | test | build | size | eval | bench | fuzz>\n\n{}", HELP),
     }
 }
 
@@ -48,7 +51,9 @@ const HELP: &str = "\
   eval   NLU figures on CLINC150 and SNIPS from ../shared/data (--data DIR to override);
          --wasm: the same measurements as wasm32-wasip1 under Node (V8), for the worker and widget;
          --turns-only: just the per-turn CPU of the edge core (demo and 150-intent agents)
-  bench  the worker in local workerd under load (--clients 8 --seconds 20): turns/s, latency";
+  bench  the worker in local workerd under load (--clients 8 --seconds 20): turns/s, latency
+  fuzz   fuzz targets (cargo-fuzz): --list; --smoke (each 20 s, fails on a crash);
+         <target> [--seconds 300] for one longer";
 
 /// The workspace root (the parent of this crate).
 fn project_root() -> PathBuf {

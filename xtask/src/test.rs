@@ -51,6 +51,7 @@ pub fn run(root: &Path) -> Result<()> {
             "switchboard-e2e",
         ]))
     })?;
+    step("fuzz targets from their seeds (cargo xtask fuzz --smoke)", || crate::fuzz::smoke(root))?;
     step("widget tests in headless Chromium (wasm-bindgen-test)", || {
         exec(
             Command::new("cargo")

@@ -1,6 +1,7 @@
 //! The pinned tools, installed into git-ignored project folders when missing:
 //! wasm-bindgen-cli and worker-build under `.tools/`, wrangler and binaryen under
-//! `node_modules/` (`npm ci` from the committed lockfile), the wasm32 target through rustup.
+//! `node_modules/` (`npm ci` from the committed lockfile), the wasm32 target through rustup;
+//! cargo-fuzz under `.tools/` too, but only when fuzzing is asked for ([`cargo_fuzz`]).
 
 use crate::step::{exec, output, step};
 use anyhow::{Context, Result, bail};
@@ -12,6 +13,8 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// Must match the `worker` crate's version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const MIN_NODE_MAJOR: u32 = 20;
+/// cargo-fuzz, for `cargo xtask fuzz`.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Paths of the installed tools.
 pub struct Tools {
@@ -69,6 +72,21 @@ pub fn ensure(root: &Path) -> Result<Tools> {
         wasm_metadce: node_bin.join("wasm-metadce"),
         esbuild: root.join("node_modules/@esbuild/linux-x64/bin/esbuild"),
     })
+}
+
+/// Installs cargo-fuzz into `.tools/` unless that version is there; returns its `bin` folder,
+/// for `PATH`, so `cargo fuzz` finds it.
+pub fn cargo_fuzz(root: &Path) -> Result<PathBuf> {
+    let bin = root.join(".tools/bin");
+    step(&format!("checking cargo-fuzz {CARGO_FUZZ_VERSION} in .tools/"), || {
+        if output(Command::new(bin.join("cargo-fuzz")).arg("--version")).as_deref()
+            != Some(&format!("cargo-fuzz {CARGO_FUZZ_VERSION}"))
+        {
+            cargo_install(root, &["cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked"])?;
+        }
+        Ok(())
+    })?;
+    Ok(bin)
 }
 
 fn cargo_install(root: &Path, args: &[&str]) -> Result<()> {
