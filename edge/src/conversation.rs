@@ -18,6 +18,7 @@ use crate::ids::{ConversationId, UserId, Visitor, VisitorClaim};
 use crate::keys::Keys;
 use crate::limits::RateLimiter;
 use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
+use crate::privacy;
 use crate::token::TokenSigner;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -91,6 +92,9 @@ pub struct Exchange {
     pub ended: bool,
     /// Who has the conversation after the turn.
     pub status: Status,
+    /// Words the turn must not store (see [`privacy::hidden_words`]): what the host keeps of
+    /// the answer (the voice relay's cache) is masked with them.
+    pub hidden: Vec<String>,
 }
 
 /// What the user did in a turn.
@@ -430,18 +434,23 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         let outcome = self.run_effects(first, &conversation).await;
         let last = &outcome.last;
 
-        // Values of `redact` parameters live for this turn only: never in KV, never in logs.
-        context.dialog = last.state.without_redacted(self.agent);
+        // Values of `redact` parameters live for this turn only, and so do the customer's
+        // words on a channel that stores no text: never in KV, the desk or logs.
         let stores_text = self.agent.stores_text_from(channel);
-        if let Some((at, text, _)) = user_message {
-            history[at].text = if stores_text { last.mask(text) } else { NOT_STORED.into() };
+        let hidden = privacy::hidden_words(self.agent, last, stores_text);
+        context.dialog = privacy::stored_state(self.agent, &last.state, stores_text);
+        if let Some((at, text, _)) = user_message
+            && let Some(stored) = history.get_mut(at)
+        {
+            stored.text = if stores_text { privacy::mask(text, &hidden) } else { NOT_STORED.into() };
         }
         let handoff = !outcome.handoffs.is_empty();
-        let mut exchange = Exchange { messages: Vec::new(), handoff, ended: outcome.ended, status: Status::Bot };
+        let mut exchange =
+            Exchange { messages: Vec::new(), handoff, ended: outcome.ended, status: Status::Bot, hidden: Vec::new() };
         for reply in &outcome.replies {
             let message = self.message(&mut context, Role::Bot, reply.for_channel(channel));
             exchange.messages.push(message.clone());
-            history.push(Message { text: last.mask(&message.text), ..message });
+            history.push(privacy::mask_message(&message, &hidden));
         }
         let now = self.clock.now_ms();
         context.updated_ms = now;
@@ -466,7 +475,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
                 intent: matched.as_ref().map(|m| m.intent.clone()),
                 no_match,
                 handoff,
-                unmatched: (no_match && stores_text).then(|| analytics::mask(&last.mask(heard))),
+                unmatched: (no_match && stores_text).then(|| analytics::mask(&privacy::mask(heard, &hidden))),
                 duration_ms: now.saturating_sub(started_ms),
             });
         }
@@ -475,6 +484,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         }
         self.save(user, &context, &history).await?;
         exchange.status = context.status;
+        exchange.hidden = hidden;
         if handoff && !outcome.ended {
             self.post_to_desk(user, &context, &history).await;
             self.notify_help_desk(user, &context, &history).await;

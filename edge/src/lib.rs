@@ -37,6 +37,7 @@ mod linking;
 pub mod lookup;
 pub mod memory;
 pub mod ports;
+pub mod privacy;
 pub mod token;
 pub mod write_behind;
 

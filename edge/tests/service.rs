@@ -203,3 +203,104 @@ fn a_corrupt_stored_context_starts_afresh_and_is_logged() {
     let fresh = Session::from(&serde_json::from_str(&response.body).unwrap());
     assert_ne!(fresh.id, s.id);
 }
+
+/// An agent that echoes a redacted card number and a free-form description in every field a
+/// message has, hands off, and tells a help desk.
+fn echoing_agent() -> &'static Agent {
+    Box::leak(Box::new(
+        Agent::from_yaml(
+            r#"
+name: echo
+fallback: ["?"]
+webhook_error: ["Sorry."]
+privacy: { whatsapp: { store_text: false } }
+handoff: { messages: ["A person will be with you."] }
+entities: { card: { regex: "[0-9]{4}( ?[0-9]{4}){3}" } }
+intents:
+  - name: Pay
+    training_phrases: ["I want to pay", "pay my bill"]
+    parameters:
+      - { name: card, entity: "@card", mandatory: true, redact: true, prompts: ["Card number?"] }
+    responses:
+      - text: "Charging card $card."
+        quick_replies: [{ label: "Use $card again", payload: "again $card" }]
+        cards:
+          - title: "Card $card"
+            subtitle: "ends $card"
+            image: "https://img.example/$card.png"
+            buttons: [{ label: "Receipt for $card", url: "https://shop.example/receipt?card=$card" }]
+  - name: Report
+    training_phrases: ["I want to report a problem", "report a problem"]
+    parameters:
+      - { name: problem, entity: "@sys.any", mandatory: true, prompts: ["What happened?"] }
+    responses:
+      - text: "You said: $problem."
+        quick_replies: [{ label: "About $problem", payload: "$problem" }]
+  - name: Human
+    training_phrases: ["talk to a person", "a human please"]
+    handoff: true
+"#,
+        )
+        .unwrap(),
+    ))
+}
+
+#[test]
+fn redacted_values_reach_no_stored_field_of_any_message() {
+    let mut config = Config::for_tests();
+    config.set("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/desk").unwrap();
+    let edge = switchboard_edge::memory::edge(echoing_agent(), config, ScriptedHttp::default());
+    let (s, _) = open(&edge, None);
+    say(&edge, &s, "I want to pay");
+    let live = say(&edge, &s, "4111 1111 1111 1111");
+    assert!(live[0].contains("4111 1111 1111 1111"), "the customer sees it once: {live:?}");
+    let stored = everything_stored(&edge);
+    for needle in ["4111", "4111%201111"] {
+        assert!(!stored.contains(needle), "{needle} in {stored}");
+    }
+}
+
+#[test]
+fn a_channel_that_stores_no_text_keeps_no_words_in_state_history_desk_or_help_desk() {
+    use switchboard_edge::channels::{self, Received};
+    let mut config = Config::for_tests();
+    config.set("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/desk").unwrap();
+    for (name, value) in
+        [("META_APP_SECRET", "app-secret"), ("WHATSAPP_TOKEN", "wa"), ("GRAPH_API_URL", "http://graph.test")]
+    {
+        config.set(name, value).unwrap();
+    }
+    let edge = switchboard_edge::memory::edge(echoing_agent(), config, ScriptedHttp::default());
+    let seen = switchboard_edge::memory::MemoryDurable::default();
+    let whatsapp = |id: &str, text: &str| {
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages",
+            "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1555", "phone_number_id": "PNID"},
+                      "messages": [{"from": "15550001111", "id": id, "timestamp": "1", "type": "text", "text": {"body": text}}]}}]}]})
+        .to_string();
+        let signature = format!("sha256={}", switchboard_edge::identity::user_hash(b"app-secret", &body));
+        let request = ApiRequest::post("/channels/whatsapp", &body).header("X-Hub-Signature-256", &signature);
+        let Ok(Received::Events { envelopes, .. }) = futures_executor::block_on(channels::receive(&edge, &request))
+        else {
+            panic!("not received")
+        };
+        let mut sent = String::new();
+        for envelope in envelopes {
+            let rendered = futures_executor::block_on(channels::deliver(&edge, &seen, &envelope, |_| ())).unwrap();
+            sent.extend(rendered.sends.into_iter().filter_map(|r| r.body));
+        }
+        sent
+    };
+    whatsapp("wamid.1", "I want to report a problem");
+    let sent = whatsapp("wamid.2", "my neighbour zanzibar stole the parcel");
+    whatsapp("wamid.3", "talk to a person");
+    assert!(sent.contains("zanzibar"), "the customer is answered with their words: {sent}");
+    let desk = futures_executor::block_on(edge.queue()).unwrap();
+    assert_eq!(desk.len(), 1, "handed off");
+    let help_desk: String =
+        edge.http.sent.borrow().iter().filter(|r| r.url.ends_with("/desk")).filter_map(|r| r.body.clone()).collect();
+    assert!(!help_desk.is_empty(), "the help desk was told");
+    let everywhere = format!("{}{}{help_desk}", everything_stored(&edge), serde_json::to_string(&desk).unwrap());
+    for needle in ["zanzibar", "report a problem"] {
+        assert!(!everywhere.contains(needle), "{needle} in {everywhere}");
+    }
+}

@@ -408,19 +408,23 @@ where
     {
         typing(indicator);
     }
-    let rendered = match run(edge, envelope, said).await {
-        Ok(exchange) => relay.render(event, &exchange),
+    let (rendered, hidden) = match run(edge, envelope, said).await {
+        Ok(exchange) => (relay.render(event, &exchange), exchange.hidden),
         // An event no turn can take (an overlong text) is dropped for good: redelivering it
         // would fail the same way.
         Err(ApiError::BadRequest(detail)) => {
             edge.log(
                 serde_json::json!({ "event": "channel_event_refused", "channel": channel.name(), "detail": detail }),
             );
-            Rendered::default()
+            (Rendered::default(), Vec::new())
         }
         Err(e) => return Err(e),
     };
-    recent.remember(&event.id, rendered.answer.clone(), now);
+    // What a retried request hears again is kept with hidden words masked (a redacted value
+    // the caller heard once is not stored in the object either; TwiML escapes text).
+    let escaped: Vec<String> = hidden.iter().map(|w| text::xml_escape(w)).collect();
+    let kept = rendered.answer.as_deref().map(|a| crate::privacy::mask(&crate::privacy::mask(a, &hidden), &escaped));
+    recent.remember(&event.id, kept, now);
     recent.store(seen, channel).await?;
     Ok(rendered)
 }
