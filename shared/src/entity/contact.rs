@@ -15,7 +15,14 @@ fn domain_char(c: char) -> bool {
 pub(super) fn emails(text: &str) -> Vec<EntityMatch> {
     let mut found = Vec::new();
     for (at, _) in text.match_indices('@') {
-        let start = text[..at].rfind(|c: char| !local_char(c)).map_or(0, |i| i + 1);
+        // The address starts after the last character that cannot be in one, which may take
+        // more than one byte. A letter there ("müller@…") glues the address to a word whose
+        // start is not ASCII: no address, rather than a wrong one ("ller@…").
+        let before = text[..at].char_indices().rev().find(|(_, c)| !local_char(*c));
+        if before.is_some_and(|(_, c)| c.is_alphanumeric()) {
+            continue;
+        }
+        let start = before.map_or(0, |(i, c)| i + c.len_utf8());
         let end = text[at + 1..].find(|c: char| !domain_char(c)).map_or(text.len(), |i| at + 1 + i);
         let (local, domain) = (&text[start..at], text[at + 1..end].trim_end_matches(['.', '-']));
         let tld_ok = domain.rsplit_once('.').is_some_and(|(host, tld)| {
@@ -101,5 +108,16 @@ mod tests {
         assert_eq!(phone_numbers("030 1234567")[0].value, "0301234567");
         assert!(phone_numbers("order 123456").is_empty(), "six digits are not a phone number");
         assert!(phone_numbers("ref 12345678X").is_empty());
+    }
+
+    #[test]
+    fn emails_after_characters_that_are_not_ascii() {
+        // The address starts after the last character that cannot be in one; that character
+        // may take more than one byte.
+        let m = emails("é ann@example.com, mail:bob@example.org, müller@example.de, «eve@example.fr»");
+        let found: Vec<&str> = m.iter().map(|m| m.original.as_str()).collect();
+        assert_eq!(found, ["ann@example.com", "bob@example.org", "eve@example.fr"]);
+        assert_eq!(m[2].start, "é ann@example.com, mail:bob@example.org, müller@example.de, «".len());
+        assert!(emails("écrivez à€@example.com").is_empty());
     }
 }
