@@ -513,3 +513,56 @@ fn counters_at_their_limit_in_a_stored_state_do_not_overflow() {
     state.active.as_mut().unwrap().prompts_given = u32::MAX;
     assert_eq!(texts(&say(&agent, &state, "hmm")), ["Please type the number, e.g. 123456."]);
 }
+
+#[test]
+fn turns_over_awkward_text_never_panic() {
+    // Every system entity, a tagged free-form slot, a flow with conditions: text whose byte
+    // offsets fall inside characters goes through all of them.
+    let agent = Agent::from_yaml(
+        r#"
+name: all
+fallback: ["?"]
+webhook_error: ["!"]
+no_input: ["Still there?"]
+intents:
+  - name: Book
+    training_phrases: ["book a table for [Anna](guest) at noon", "reserve for [Bob](guest)", "book 2 seats"]
+    parameters:
+      - { name: guest, entity: "@sys.any", mandatory: false }
+      - { name: seats, entity: "@sys.number", mandatory: true, prompts: ["How many?"] }
+      - { name: day, entity: "@sys.date", mandatory: true, prompts: ["Which day?"] }
+      - { name: time, entity: "@sys.time", mandatory: true, prompts: ["What time?"] }
+      - { name: email, entity: "@sys.email", mandatory: true, prompts: ["Email?"] }
+      - { name: phone, entity: "@sys.phone-number", mandatory: true, prompts: ["Phone?"] }
+    responses: ["Booked $seats for $guest on $day at $time."]
+  - name: Pick
+    training_phrases: ["pick a colour", "choose colour"]
+    flow: colours
+  - { name: Red, training_phrases: ["red"], in_flows_only: true }
+flows:
+  colours:
+    start: ask
+    pages:
+      ask:
+        say: ["Which colour?"]
+        routes:
+          - { intent: Red, to: red }
+          - { condition: "$seats > 3 and not ($email = null)", to: red }
+        no_match: ["Say red."]
+      red: { say: ["Red it is."], end: true }
+"#,
+    )
+    .unwrap();
+    let mut state = DialogState::default();
+    for (i, text) in crate::entity::tests::awkward_texts(3_000).into_iter().enumerate() {
+        let input =
+            if i % 97 == 0 { UserInput::NoInput } else { UserInput::text_on(text, Date::from_unix_days(20_000)) };
+        state = step(&agent, &state, &input).state;
+        if i % 50 == 0 {
+            state = step(&agent, &state, &UserInput::text("book a table for 2 people")).state;
+        }
+        if i % 71 == 0 {
+            state = step(&agent, &state, &UserInput::text("pick a colour")).state;
+        }
+    }
+}

@@ -136,3 +136,56 @@ fn word_spans(text: &str, joiners: &[char]) -> Vec<(usize, usize, String)> {
     }
     out
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Texts mixing the recognisers' ASCII delimiters with characters of two to four bytes, so
+    /// every byte offset a recogniser steps to may fall inside a character.
+    pub(crate) fn awkward_texts(count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "a", "Z", "1", "9", "12", " ", "@", ".", "-", ":", "+", "(", ")", "pm", "noon", "the", "of", "may",
+            "2027-01-05", "é", "ü", "€", "İ", "日", "😀", "\u{301}", "\u{200b}",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = next() % 12;
+                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recognisers_never_panic_and_spans_point_into_the_text() {
+        let list = ListEntity {
+            name: "size".into(),
+            entries: vec![ListEntry { value: "large".into(), synonyms: vec!["é big".into(), "日".into()] }],
+            fuzzy: true,
+        };
+        let types = [
+            EntityType::Number,
+            EntityType::Date,
+            EntityType::Time,
+            EntityType::Email,
+            EntityType::PhoneNumber,
+            EntityType::Any,
+            EntityType::List(std::sync::Arc::new(list)),
+        ];
+        let today = Date::new(2026, 11, 25);
+        for text in awkward_texts(20_000) {
+            for t in &types {
+                for m in t.find_all_on(&text, today) {
+                    assert_eq!(text.get(m.start..m.end), Some(m.original.as_str()), "{t:?} in {text:?}");
+                }
+            }
+        }
+    }
+}
