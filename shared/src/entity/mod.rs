@@ -145,8 +145,33 @@ pub(crate) mod tests {
     /// every byte offset a recogniser steps to may fall inside a character.
     pub(crate) fn awkward_texts(count: usize) -> Vec<String> {
         const PIECES: &[&str] = &[
-            "a", "Z", "1", "9", "12", " ", "@", ".", "-", ":", "+", "(", ")", "pm", "noon", "the", "of", "may",
-            "2027-01-05", "é", "ü", "€", "İ", "日", "😀", "\u{301}", "\u{200b}",
+            "a",
+            "Z",
+            "1",
+            "9",
+            "12",
+            " ",
+            "@",
+            ".",
+            "-",
+            ":",
+            "+",
+            "(",
+            ")",
+            "pm",
+            "noon",
+            "the",
+            "of",
+            "may",
+            "2027-01-05",
+            "é",
+            "ü",
+            "€",
+            "İ",
+            "日",
+            "😀",
+            "\u{301}",
+            "\u{200b}",
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
