@@ -204,11 +204,13 @@ fn ratio(num: u64, den: u64) -> Option<f64> {
 }
 
 fn median(sorted: &[u64]) -> Option<u64> {
-    match sorted.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(sorted[n / 2]),
-        n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+    let n = sorted.len();
+    let upper = *sorted.get(n / 2)?;
+    if n % 2 == 1 {
+        return Some(upper);
     }
+    let lower = *sorted.get(n / 2 - 1)?;
+    Some(lower / 2 + upper / 2 + (lower % 2 + upper % 2) / 2)
 }
 
 /// Taken by value: a period's counts hold all its resolution times, sorted here in place.

@@ -125,7 +125,8 @@ impl ApiResponse {
         Self {
             status,
             headers: Vec::new(),
-            body: serde_json::to_string(value).expect("API types serialise"),
+            // The API's types have string keys only: serialising cannot fail.
+            body: serde_json::to_string(value).unwrap_or_default(),
             logs: Vec::new(),
         }
     }
@@ -414,10 +415,7 @@ fn agent_name<'e, S, H, C, A>(edge: &'e Edge<'_, S, H, C, A>, request: &ApiReque
 
 /// A MAC of a bearer token: comparing MACs compares equal-length values in constant time.
 fn token_mac(token: &str) -> [u8; 32] {
-    use hmac::Mac;
-    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"bearer").expect("any key length");
-    m.update(token.as_bytes());
-    m.finalize().into_bytes().into()
+    crate::keys::hmac(b"bearer", token.as_bytes())
 }
 
 /// A message id parameter (`m12`) as its sequence number.
@@ -445,15 +443,14 @@ fn admin<S, H, C, A>(edge: &Edge<'_, S, H, C, A>, request: &ApiRequest) -> Resul
 
 /// A real calendar date written `YYYY-MM-DD`.
 fn parse_date(v: &str) -> Option<Date> {
-    let b = v.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| v.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if v.len() != 10 || v.get(4..5) != Some("-") || v.get(7..8) != Some("-") {
         return None;
     }
     Date::new(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadJson(e.to_string()))
+    serde_json::from_slice(body).map_err(|e| ApiError::BadJson(crate::error::json_fault(e)))
 }

@@ -188,7 +188,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     pub async fn resolve(&self, identity: &ChannelIdentity) -> Result<UserId, ApiError> {
         let key = identity.index_key();
         if let Some(id) = self.store.get(&key).await? {
-            return UserId::parse(&id).ok_or(ApiError::Corrupt(key));
+            // The key names a phone or an email: the error (which is logged) says the kind only.
+            return UserId::parse(&id).ok_or_else(|| ApiError::Corrupt(format!("an index entry {}", kind_of(&key))));
         }
         if let Some(legacy) = identity.legacy_user()
             && self.store.get(&format!("ctx:{legacy}")).await?.is_some()
@@ -529,8 +530,9 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
                 match effect {
                     Effect::CallWebhook { webhook: name, request } => webhook = Some((name, request)),
                     Effect::Handoff { reason } => {
+                        // The reason's name only: a webhook's metadata may carry the customer's data.
                         self.log(serde_json::json!({
-                            "event": "handoff", "conversation": conversation.as_str(), "reason": format!("{reason:?}")
+                            "event": "handoff", "conversation": conversation.as_str(), "reason": handoff::reason_name(&reason)
                         }));
                         handoffs.push(reason);
                     }
@@ -540,7 +542,8 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             let Some((name, mut request)) = webhook else { break };
             request.session_info.session = conversation.to_string();
             request.detect_intent_response_id = self.clock.random_id();
-            let definition = &self.agent.webhooks[&name];
+            // The engine names only webhooks the validated agent has.
+            let Some(definition) = self.agent.webhooks.get(&name) else { break };
             let (result, failure) = fulfillment::call(&self.http, &self.config, &name, definition, &request).await;
             if let Some(line) = failure {
                 self.logs.borrow_mut().push(line);
@@ -666,7 +669,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
                     None => break,
                 },
                 Err(e) => {
-                    self.log(serde_json::json!({ "event": "corrupt_context", "user": user.as_str(), "detail": e.to_string() }));
+                    self.log(serde_json::json!({ "event": "corrupt_context", "user": user.as_str(), "detail": crate::error::json_fault(e) }));
                     return Ok((user, None));
                 }
             }
@@ -682,7 +685,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         match serde_json::from_str(&raw) {
             Ok(history) => Ok(history),
             Err(e) => {
-                self.log(serde_json::json!({ "event": "corrupt_history", "conversation": conversation.as_str(), "detail": e.to_string() }));
+                self.log(serde_json::json!({ "event": "corrupt_history", "conversation": conversation.as_str(), "detail": crate::error::json_fault(e) }));
                 Ok(Vec::new())
             }
         }
@@ -749,6 +752,12 @@ struct Outcome {
     replies: Vec<Reply>,
     handoffs: Vec<HandoffReason>,
     ended: bool,
+}
+
+/// The kind part of an index key (`id:phone:+49…` → `id:phone:…`): what logs may say of it.
+pub(crate) fn kind_of(index_key: &str) -> String {
+    let kind = index_key.split(':').take(2).collect::<Vec<_>>().join(":");
+    format!("{kind}:…")
 }
 
 /// `YYYY-MM-DD` (UTC) of a timestamp.

@@ -227,6 +227,7 @@ impl AgentCache {
         (agent, logs)
     }
 
+    #[allow(clippy::expect_used)] // The built-in agent is compiled in; `tests::the_builtin_agent_loads` proves it parses.
     fn builtin(&mut self) -> Rc<Agent> {
         let text = self.builtin_text;
         self.builtin
@@ -253,6 +254,11 @@ mod tests {
         assert_eq!(AgentFormat::of("  \n{\"name\": \"x\"}"), AgentFormat::Json);
         assert_eq!(AgentFormat::of("# an agent\nname: x\n"), AgentFormat::Yaml);
         assert_eq!(AgentFormat::of(""), AgentFormat::Yaml);
+    }
+
+    #[test]
+    fn the_builtin_agent_loads() {
+        assert!(Agent::from_json(BUILTIN_AGENT).is_ok());
     }
 
     #[test]

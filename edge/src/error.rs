@@ -95,3 +95,10 @@ impl ApiError {
         ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } }
     }
 }
+
+/// A serde_json error as text that never quotes the input (a webhook's reply, a channel's
+/// delivery, a stored context may carry the customer's words): the fault and its position.
+pub fn json_fault(e: serde_json::Error) -> String {
+    let fault = switchboard_dialog::webhook::JsonError::from(e);
+    format!("{} at line {} column {}", fault.fault, fault.line, fault.column)
+}

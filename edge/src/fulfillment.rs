@@ -8,7 +8,7 @@
 
 use crate::config::{BUILTIN_DEMO_ORDERS, Config};
 use crate::ports::{HttpClient, HttpError, HttpRequest, Redirect};
-use crate::{demo, identity, lookup};
+use crate::{demo, lookup};
 use switchboard_dialog::agent::{Auth, Part, Template, Webhook};
 use switchboard_dialog::dialog::WebhookOutcome;
 use switchboard_dialog::webhook::{WebhookRequest, WebhookResponse};
@@ -85,7 +85,8 @@ pub async fn respond<H: HttpClient>(
             method: "POST",
             url: url.to_owned(),
             headers,
-            body: Some(serde_json::to_string(request).expect("webhook requests serialise")),
+            // Plain structs with string keys: serialising cannot fail.
+            body: Some(serde_json::to_string(request).unwrap_or_default()),
             timeout_ms: webhook.timeout_ms,
             max_body: MAX_RESPONSE_BYTES,
             // A 3xx would take the credentials and the session to wherever it points.
@@ -95,7 +96,8 @@ pub async fn respond<H: HttpClient>(
     if !(200..300).contains(&response.status) {
         return Err(Failure::Status(response.status));
     }
-    serde_json::from_slice(&response.body).map_err(|e| Failure::Malformed(format!("not a WebhookResponse: {e}")))
+    serde_json::from_slice(&response.body)
+        .map_err(|e| Failure::Malformed(format!("not a WebhookResponse: {}", crate::error::json_fault(e))))
 }
 
 /// The webhook's `Authorization` and custom headers, with its secrets filled in.
@@ -112,7 +114,7 @@ pub fn credentials(config: &Config, webhook: &Webhook) -> Result<Vec<(String, St
         Some(Auth::Bearer(token)) => headers.push(("Authorization".into(), format!("Bearer {}", fill(token)?))),
         Some(Auth::Basic { username, password }) => {
             let pair = format!("{}:{}", fill(username)?, fill(password)?);
-            headers.push(("Authorization".into(), format!("Basic {}", base64(pair.as_bytes()))));
+            headers.push(("Authorization".into(), format!("Basic {}", crate::keys::base64(pair.as_bytes()))));
         }
         None => {}
     }
@@ -120,26 +122,6 @@ pub fn credentials(config: &Config, webhook: &Webhook) -> Result<Vec<(String, St
         headers.push((name.clone(), fill(value)?));
     }
     Ok(headers)
-}
-
-/// Standard base64 with padding (RFC 4648 §4), as Basic auth wants.
-fn base64(bytes: &[u8]) -> String {
-    let mut out: String = identity::base64url_encode(bytes)
-        .chars()
-        .map(|c| {
-            if c == '-' {
-                '+'
-            } else if c == '_' {
-                '/'
-            } else {
-                c
-            }
-        })
-        .collect();
-    while !out.len().is_multiple_of(4) {
-        out.push('=');
-    }
-    out
 }
 
 #[cfg(test)]
@@ -261,7 +243,7 @@ intents:
             (&[0xfb, 0xff], "+/8="),
         ];
         for (bytes, want) in cases {
-            assert_eq!(base64(bytes), want, "{bytes:?}");
+            assert_eq!(crate::keys::base64(bytes), want, "{bytes:?}");
         }
     }
 }

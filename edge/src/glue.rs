@@ -422,7 +422,7 @@ async fn record(storage: &ObjectStorage, events: &[Event]) -> std::result::Resul
             None => DailyStats::new(event.day()),
         };
         day.record(event);
-        storage.put(&key, &serde_json::to_string(&day).expect("serialises")).await?;
+        storage.put(&key, &serde_json::to_string(&day).map_err(|e| StoreError(e.to_string()))?).await?;
     }
     Ok(())
 }
@@ -455,7 +455,7 @@ impl AnalyticsStore for Hub {
             deferred.borrow_mut().extend_from_slice(events);
             return Ok(());
         }
-        let body = serde_json::to_string(events).expect("events serialise");
+        let body = serde_json::to_string(events).map_err(|e| StoreError(e.to_string()))?;
         let store_error = |e: worker::Error| StoreError(e.to_string());
         let response = self.call(Method::Post, "/record", Some(body)).await.map_err(store_error)?;
         match response.status_code() {
@@ -472,7 +472,7 @@ impl AnalyticsStore for Hub {
     }
 
     async fn desk_put(&self, entry: &DeskEntry) -> std::result::Result<(), StoreError> {
-        let body = serde_json::to_string(entry).expect("entries serialise");
+        let body = serde_json::to_string(entry).map_err(|e| StoreError(e.to_string()))?;
         self.expect_ok(self.call(Method::Put, "/desk", Some(body)).await).await
     }
 
@@ -585,6 +585,9 @@ impl Clock for JsClock {
         js_sys::Date::now() as u64
     }
 
+    // Every Workers runtime has crypto.getRandomValues; a predictable id (a visitor credential,
+    // a conversation id) would be worse than a failed request.
+    #[allow(clippy::expect_used)]
     fn random_id(&self) -> String {
         let mut bytes = [0u8; 16];
         let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();

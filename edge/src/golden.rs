@@ -130,8 +130,10 @@ pub fn run(agent: &Agent, transcript: &str) -> Vec<Failure> {
                         .push(Failure { line: *n, message: format!("HTTP {}: {}", response.status, response.body) });
                     continue;
                 }
-                let reply: switchboard_dialog::protocol::Messages =
-                    serde_json::from_str(&response.body).expect("API replies parse");
+                let Ok(reply) = serde_json::from_str::<switchboard_dialog::protocol::Messages>(&response.body) else {
+                    failures.push(Failure { line: *n, message: format!("unreadable reply: {}", response.body) });
+                    continue;
+                };
                 pending = reply.messages.into_iter().map(|m| m.text).collect();
             }
             Line::Bot(expected) => match pending.pop_front() {

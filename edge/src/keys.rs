@@ -30,13 +30,64 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
+        out.push(digit(b >> 4));
+        out.push(digit(b & 15));
     }
     out
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64_with(alphabet: &[u8; 64], bytes: &[u8], pad: bool) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let mut acc = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            acc |= u32::from(b) << (16 - 8 * i);
+        }
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let index = ((acc >> (18 - 6 * i)) & 63) as usize;
+                out.push(alphabet.get(index).map_or('=', |&c| char::from(c)));
+            } else if pad {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648 §4): Basic auth, Twilio signatures.
+pub fn base64(bytes: &[u8]) -> String {
+    base64_with(BASE64, bytes, true)
+}
+
+/// Unpadded base64url (RFC 4648 §5), as JWTs use.
+pub fn base64url(bytes: &[u8]) -> String {
+    base64_with(BASE64URL, bytes, false)
+}
+
+/// Decodes unpadded (or padded) base64url; `None` for anything else.
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> { BASE64URL.iter().position(|&a| a == c).map(|p| p as u32) };
+    let bytes = text.trim_end_matches('=').as_bytes();
+    if bytes.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let n = chunk.len() * 6 / 8;
+        out.extend(acc.to_be_bytes().iter().skip(1).take(n));
+    }
+    Some(out)
 }
 
 /// Bytes from hex of either case; `None` unless it is an even number of hex digits.
@@ -129,6 +180,23 @@ mod tests {
             assert!(ids.iter().skip(i + 1).all(|b| b != a), "{ids:?}");
         }
         assert_ne!(jwt_key(b"identity"), b"identity".to_vec());
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_and_base64url_round_trips() {
+        for (input, encoded) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(base64(input.as_bytes()), encoded);
+        }
+        for len in 0..40 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(base64url_decode(&base64url(&bytes)).unwrap(), bytes);
+        }
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        for bad in ["a", "ab+c", "é"] {
+            assert_eq!(base64url_decode(bad), None, "{bad}");
+        }
     }
 
     #[test]

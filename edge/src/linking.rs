@@ -39,7 +39,9 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
         let mut linked: Vec<UserId> = Vec::new();
         for id in verified.identities() {
             if let Some(found) = self.store.get(&id.index_key()).await? {
-                let found = UserId::parse(&found).ok_or_else(|| ApiError::Corrupt(id.index_key()))?;
+                let found = UserId::parse(&found).ok_or_else(|| {
+                    ApiError::Corrupt(format!("an index entry {}", crate::conversation::kind_of(&id.index_key())))
+                })?;
                 let (found, _) = self.load_context(&found).await?;
                 if !linked.contains(&found) {
                     linked.push(found);

@@ -46,7 +46,7 @@ struct Parked {
 fn digest(value: Option<&str>) -> String {
     use sha2::Digest;
     match value {
-        Some(v) => crate::keys::hex(&sha2::Sha256::digest(v.as_bytes())[..12]),
+        Some(v) => crate::keys::hex(sha2::Sha256::digest(v.as_bytes()).get(..12).unwrap_or_default()),
         None => "none".into(),
     }
 }
@@ -118,8 +118,9 @@ impl<K: ContextStore, D: DurableStore> ContextStore for WriteBehind<'_, K, D> {
         match last {
             Some(last) if self.now_ms < last + KV_WRITE_INTERVAL_MS => {
                 let over = digest(self.kv.get(key).await?.as_deref());
+                // A plain struct: serialising cannot fail.
                 let parked = serde_json::to_string(&Parked { value: value.to_owned(), ttl: ttl_seconds, over })
-                    .expect("serialises");
+                    .unwrap_or_default();
                 self.durable.put(&format!("{PARKED}{key}"), &parked).await?;
                 let due = last + KV_WRITE_INTERVAL_MS;
                 let mut state = self.state.borrow_mut();

@@ -2,6 +2,8 @@
 //! malformed files are refused with the engine's line, column or field and change nothing;
 //! only the admin uploads; agent files have their own, larger body limit; the deployed agent
 //! is handed to the host and answers.
+// Tests may panic: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! The HTTP API driven natively: in-memory store, scripted webhooks, stepping clock.
+// Tests may panic: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! identified (`channels::receive`, as the worker does), each event runs in "the user's
 //! object" (`channels::deliver` with an in-memory object storage), and what the relay would
 //! send is checked. One person across web, WhatsApp and a phone call; duplicates; privacy.
+// Tests may panic: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Verified identities, linking across visitors and channels, and who may read what, tried
 //! as an attacker would.
+// Tests may panic: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 

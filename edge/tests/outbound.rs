@@ -2,6 +2,8 @@
 //! help desk are never redirected with their credentials, an endless answer is read only up
 //! to the cap, and a path value typed by the customer never leaves its segment. Sites live in
 //! a [`MemoryWeb`], which follows redirects as `fetch` does unless a request refuses them.
+// Tests may panic: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use futures_executor::block_on;
 use serde_json::{Value, json};

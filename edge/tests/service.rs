@@ -1,5 +1,7 @@
 //! The service's guarantees beyond one conversation: analytics that match a scripted set of
 //! conversations, feedback, ending, history paging, CORS, rate limits, privacy in what is stored.
+// Tests may panic: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
@@ -302,5 +304,49 @@ fn a_channel_that_stores_no_text_keeps_no_words_in_state_history_desk_or_help_de
     let everywhere = format!("{}{}{help_desk}", everything_stored(&edge), serde_json::to_string(&desk).unwrap());
     for needle in ["zanzibar", "report a problem"] {
         assert!(!everywhere.contains(needle), "{needle} in {everywhere}");
+    }
+}
+
+#[test]
+fn logs_and_errors_never_quote_the_customers_values() {
+    // A webhook that answers the customer's words back in a malformed reply, a handoff with
+    // metadata, a body of the wrong shape, a corrupt stored context: no log line or error
+    // message quotes the words.
+    let secret = "zanzibar 4111 ann@example.com +4915112345678";
+    let reply = json!({"fulfillmentResponse": {"messages": format!("card {secret}")}}).to_string();
+    let handoff = json!({"fulfillmentResponse": {"messages": [{"liveAgentHandoff": {"metadata": {"email": secret}}}]}})
+        .to_string();
+    let http = ScriptedHttp::new([
+        Ok(switchboard_edge::ports::HttpResponse { status: 200, body: reply.into_bytes() }),
+        Ok(switchboard_edge::ports::HttpResponse { status: 200, body: handoff.into_bytes() }),
+    ]);
+    let edge =
+        edge_with(Config { fulfillment_url: Some("http://127.0.0.1:9/hook".into()), ..Config::for_tests() }, http);
+    let (s, _) = open(&edge, None);
+    let mut seen = String::new();
+    for text in ["track order 123456", "track order 123456"] {
+        let body = json!({ "text": text }).to_string();
+        let response = futures_executor::block_on(api::handle(
+            &edge,
+            ApiRequest::post(&s.path("messages"), &body).bearer(&s.token),
+        ));
+        seen.push_str(&response.logs.join("\n"));
+    }
+    let wrong_shape = json!({ "text": [secret] }).to_string();
+    let response = futures_executor::block_on(api::handle(
+        &edge,
+        ApiRequest::post(&s.path("messages"), &wrong_shape).bearer(&s.token),
+    ));
+    assert_eq!(response.status, 400);
+    seen.push_str(&response.body);
+    let key = edge.store.entries.borrow().keys().find(|k| k.starts_with("ctx:")).unwrap().clone();
+    edge.store.entries.borrow_mut().get_mut(&key).unwrap().0 =
+        format!("{{\"conversation_id\": 7, \"x\": \"{secret}\"}}");
+    let response =
+        futures_executor::block_on(api::handle(&edge, ApiRequest::get(&s.path("messages")).bearer(&s.token)));
+    seen.push_str(&response.logs.join("\n"));
+    assert!(seen.contains("webhook") && seen.contains("corrupt_context"), "the events are logged: {seen}");
+    for word in ["zanzibar", "4111", "ann@example.com", "+4915112345678"] {
+        assert!(!seen.contains(word), "{word} in {seen}");
     }
 }

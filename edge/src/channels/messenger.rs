@@ -43,7 +43,7 @@ impl Messenger {
 
     fn send(&self, event: &Event, body: Value) -> HttpRequest {
         let mut body = body;
-        body["recipient"] = json!({ "id": event.from });
+        super::set(&mut body, "recipient", json!({ "id": event.from }));
         let auth = vec![("Authorization".to_owned(), format!("Bearer {}", self.token))];
         post_json(graph_url(&self.settings, &format!("{}/messages", event.to)), auth, &body)
     }
@@ -239,13 +239,13 @@ fn render_message(message: &Message) -> Vec<Value> {
                     .collect();
                 let mut element = json!({ "title": shorten(&card.title, 80) });
                 if let Some(subtitle) = &card.subtitle {
-                    element["subtitle"] = json!(shorten(subtitle, 80));
+                    super::set(&mut element, "subtitle", json!(shorten(subtitle, 80)));
                 }
                 if let Some(image) = &card.image {
-                    element["image_url"] = json!(image);
+                    super::set(&mut element, "image_url", json!(image));
                 }
                 if !buttons.is_empty() {
-                    element["buttons"] = json!(buttons);
+                    super::set(&mut element, "buttons", json!(buttons));
                 }
                 element
             })
@@ -265,7 +265,7 @@ fn render_message(message: &Message) -> Vec<Value> {
                              "payload": shorten(q.payload.as_deref().unwrap_or(&q.label), 1000) })
             })
             .collect();
-        last["quick_replies"] = json!(replies);
+        super::set(last, "quick_replies", json!(replies));
     }
     out
 }

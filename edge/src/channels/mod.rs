@@ -549,6 +549,13 @@ pub(crate) fn post_form(url: String, headers: Vec<(String, String)>, fields: &[(
     HttpRequest { method: "POST", url, headers, body: Some(body), timeout_ms, max_body, redirect }
 }
 
+/// Sets `key` of a JSON object (a no-op on anything else, which the relays never build).
+pub(crate) fn set(value: &mut serde_json::Value, key: &str, field: serde_json::Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.insert(key.to_owned(), field);
+    }
+}
+
 /// Equal in constant time (for equal lengths; a length is not secret).
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     crate::keys::ct_eq(a, b)
@@ -572,7 +579,7 @@ pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'
 
 /// A malformed-delivery error for `channel` from a JSON error.
 pub(crate) fn malformed(channel: Channel) -> impl Fn(serde_json::Error) -> RelayError {
-    move |e| RelayError::Malformed(channel.name(), e.to_string())
+    move |e| RelayError::Malformed(channel.name(), crate::error::json_fault(e))
 }
 
 #[cfg(test)]

@@ -55,14 +55,15 @@ impl Recent {
         let excess = self.0.len().saturating_sub(MAX_IDS);
         self.0.drain(..excess);
         let old = self.0.len().saturating_sub(MAX_ANSWERS);
-        for d in &mut self.0[..old] {
+        for d in self.0.iter_mut().take(old) {
             d.answer = None;
         }
     }
 
     /// Writes the record back.
     pub async fn store(&self, store: &impl DurableStore, channel: Channel) -> Result<(), StoreError> {
-        store.put(&key(channel), &serde_json::to_string(&self.0).expect("serialises")).await
+        // Plain structs: serialising cannot fail.
+        store.put(&key(channel), &serde_json::to_string(&self.0).unwrap_or_default()).await
     }
 
     /// How many ids are remembered.

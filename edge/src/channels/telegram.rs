@@ -181,7 +181,7 @@ impl Relay for Telegram {
         }
         for message in &exchange.messages {
             for (method, mut body) in render_message(message) {
-                body["chat_id"] = chat.clone();
+                super::set(&mut body, "chat_id", chat.clone());
                 sends.push(self.call(method, body));
             }
         }
@@ -211,7 +211,7 @@ fn render_message(message: &Message) -> Vec<(&'static str, Value)> {
             .iter()
             .map(|q| json!([callback_button(&q.label, q.payload.as_deref().unwrap_or(&q.label))]))
             .collect();
-        last["reply_markup"] = json!({ "inline_keyboard": rows });
+        super::set(last, "reply_markup", json!({ "inline_keyboard": rows }));
     }
     for card in &message.cards {
         let mut text = card.title.clone();
@@ -232,7 +232,7 @@ fn render_message(message: &Message) -> Vec<(&'static str, Value)> {
             None => ("sendMessage", json!({ "text": shorten(&text, MAX_TEXT) })),
         };
         if !rows.is_empty() {
-            body.1["reply_markup"] = json!({ "inline_keyboard": rows });
+            super::set(&mut body.1, "reply_markup", json!({ "inline_keyboard": rows }));
         }
         out.push(body);
     }

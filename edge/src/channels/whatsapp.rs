@@ -269,7 +269,7 @@ fn choose(body: &str, options: &[(String, String)], header_image: Option<&str>) 
                 "action": { "button": LIST_BUTTON, "sections": [{ "rows": rows }] } })
     };
     if let Some(link) = header_image {
-        interactive["header"] = json!({ "type": "image", "image": { "link": link } });
+        super::set(&mut interactive, "header", json!({ "type": "image", "image": { "link": link } }));
     }
     interactive
 }
