@@ -16,7 +16,7 @@
 //! | GET | `/v1/analytics?from=&to=` (admin) | | `Report` |
 //! | PUT | `/v1/admin/agent` (admin) | agent file, JSON or YAML, ≤ 1 MiB | `AgentSummary` |
 //! | GET | `/v1/admin/agent` (admin) | | `StoredAgentFile`; 404 while the built-in agent answers |
-//! | GET | `/v1/agent/queue` (agent) | | `Queue`: conversations waiting for or with a human |
+//! | GET | `/v1/agent/queue?after=&limit=` (agent) | | `Queue`: a page of the conversations waiting for or with a human |
 //! | GET | `/v1/agent/conversations/{id}?after=` (agent) | | `AgentConversation`; 404 when not on the desk |
 //! | POST | `/v1/agent/conversations/{id}/claim` (agent) | | `DeskEntry`; 409 when another agent has it |
 //! | POST | `/v1/agent/conversations/{id}/messages` (agent) | `AgentReply` | `Message` (role `agent`, `author`) |
@@ -204,6 +204,7 @@ pub async fn handle<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>
     edge: &Edge<'_, S, H, C, A>,
     request: ApiRequest,
 ) -> ApiResponse {
+    edge.client_ip.replace(request.ip.clone());
     let cors = match request.origin.as_deref() {
         Some(origin) if !edge.config.allows_origin(origin) => {
             return ApiResponse::error(&ApiError::OriginNotAllowed(origin.to_owned()));
@@ -352,7 +353,16 @@ async fn route<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
         }
         ("GET", ["v1", "agent", "queue"]) => {
             agent_name(edge, request)?;
-            Ok(ApiResponse::json(200, &Queue { conversations: edge.queue().await? }))
+            let limit = match request.param("limit") {
+                None => 50,
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| ApiError::BadRequest("'limit' must be 1 to 200".into()))?,
+            };
+            let (conversations, next) = edge.queue(request.param("after"), limit).await?;
+            Ok(ApiResponse::json(200, &Queue { conversations, next }))
         }
         ("GET", ["v1", "agent", "conversations", id]) => {
             agent_name(edge, request)?;

@@ -48,12 +48,16 @@ pub mod bindings {
     pub const USER_RATE_PER_MINUTE: &str = "USER_RATE_PER_MINUTE";
     /// Requests per IP address per minute.
     pub const IP_RATE_PER_MINUTE: &str = "IP_RATE_PER_MINUTE";
+    /// New web conversations per IP address per hour.
+    pub const IP_CONVERSATIONS_PER_HOUR: &str = "IP_CONVERSATIONS_PER_HOUR";
+    /// Conversations of one IP address that may wait for a human at once.
+    pub const HANDOFFS_PER_IP: &str = "HANDOFFS_PER_IP";
     /// Context lifetime per channel, e.g. `web=2592000,whatsapp=86400`.
     pub const CONTEXT_TTL: &str = "CONTEXT_TTL";
 
     /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
     /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
-    pub const RESERVED: [&str; 21] = [
+    pub const RESERVED: [&str; 23] = [
         CONTEXT,
         USERS,
         ANALYTICS,
@@ -74,6 +78,8 @@ pub mod bindings {
         ALLOWED_ORIGINS,
         USER_RATE_PER_MINUTE,
         IP_RATE_PER_MINUTE,
+        IP_CONVERSATIONS_PER_HOUR,
+        HANDOFFS_PER_IP,
         CONTEXT_TTL,
     ];
 }
@@ -116,6 +122,10 @@ pub struct Config {
     pub user_rate_per_minute: u32,
     /// Requests per IP address per minute.
     pub ip_rate_per_minute: u32,
+    /// New web conversations per IP address per hour.
+    pub ip_conversations_per_hour: u32,
+    /// Conversations of one IP address waiting for a human at once.
+    pub handoffs_per_ip: u32,
     /// How long user context lives after the last turn, per channel; `default` for the rest.
     pub context_ttl_seconds: BTreeMap<String, u64>,
     /// How many messages of history are kept per conversation.
@@ -147,6 +157,8 @@ impl Config {
             allowed_origins: vec!["*".into()],
             user_rate_per_minute: 30,
             ip_rate_per_minute: 300,
+            ip_conversations_per_hour: 60,
+            handoffs_per_ip: 5,
             context_ttl_seconds: BTreeMap::from([("default".into(), DEFAULT_TTL)]),
             history_limit: 200,
             secrets: BTreeMap::new(),
@@ -234,6 +246,8 @@ impl Config {
             bindings::USER_RATE_PER_MINUTE => self.user_rate_per_minute = number(value)?,
             bindings::HANDOFF_TIMEOUT_MINUTES => self.handoff_timeout_minutes = number(value)?,
             bindings::IP_RATE_PER_MINUTE => self.ip_rate_per_minute = number(value)?,
+            bindings::IP_CONVERSATIONS_PER_HOUR => self.ip_conversations_per_hour = number(value)?,
+            bindings::HANDOFFS_PER_IP => self.handoffs_per_ip = number(value)?.max(1),
             bindings::CONTEXT_TTL => {
                 for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
                     let (channel, seconds) = pair

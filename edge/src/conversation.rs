@@ -43,6 +43,8 @@ pub struct Limits {
     pub user: RateLimiter,
     /// Requests per IP address.
     pub ip: RateLimiter,
+    /// New web conversations per IP address.
+    pub conversations: RateLimiter,
 }
 
 impl Limits {
@@ -51,6 +53,7 @@ impl Limits {
         Self {
             user: RateLimiter::new(config.user_rate_per_minute, 60_000),
             ip: RateLimiter::new(config.ip_rate_per_minute, 60_000),
+            conversations: RateLimiter::new(config.ip_conversations_per_hour, 3_600_000),
         }
     }
 }
@@ -74,6 +77,9 @@ pub struct Edge<'a, S, H, C, A> {
     pub(crate) signer: TokenSigner,
     /// Keys derived from the token secrets (visitor credentials, user ids).
     pub(crate) keys: Keys,
+    /// The client's IP address for this request (`CF-Connecting-IP`), set by
+    /// [`crate::api::handle`]: per-IP limits on new conversations and handoffs.
+    pub(crate) client_ip: RefCell<Option<String>>,
     logs: RefCell<Vec<String>>,
     pub(crate) deployed: RefCell<Option<DeployedAgent>>,
     /// Runs in the worker, outside any user's object: requests that must be serialised by a
@@ -141,6 +147,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             limits,
             signer,
             keys,
+            client_ip: RefCell::default(),
             logs,
             deployed,
             outside_user_objects: false,
@@ -256,7 +263,17 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             Some(given) => self.visitor_user(given, true).await?,
             None => None,
         };
-        let VisitorUser { credential, index_key, user, context } = found.unwrap_or_else(|| self.new_visitor());
+        let VisitorUser { credential, index_key, user, context } = match found {
+            Some(found) => found,
+            None => {
+                // New conversations are limited per client: a flood of visitors is a flood of
+                // conversations (and of handoffs on the desk).
+                if let Some(ip) = self.client_ip.borrow().as_deref() {
+                    self.limits.conversations.check(ip, self.clock.now_ms()).map_err(ApiError::RateLimited)?;
+                }
+                self.new_visitor()
+            }
+        };
         let (created, new) = self.open_for(user, context, WEB, Some(index_key)).await?;
         Ok((ConversationCreated { visitor_id: credential, ..created }, new))
     }
@@ -483,11 +500,20 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         if outcome.ended {
             events.push(self.resolve_context(&mut context, now));
         }
+        // The desk admits the handoff before it is stored: one client cannot flood it.
+        let to_desk = context.status == Status::Waiting && handoff && !outcome.ended;
+        if to_desk && !self.admit_to_desk(user, &context, &history).await {
+            context.status = Status::Bot;
+            context.handoff = Handoff::default();
+            self.log(serde_json::json!({ "event": "handoff_refused", "reason": "too many waiting from one client" }));
+        }
         self.save(user, &context, &history).await?;
         exchange.status = context.status;
         exchange.hidden = hidden;
         if handoff && !outcome.ended {
-            self.post_to_desk(user, &context, &history).await;
+            if !to_desk || context.status != Status::Waiting {
+                self.post_to_desk(user, &context, &history).await;
+            }
             self.notify_help_desk(user, &context, &history).await;
         }
         self.record(&events).await;

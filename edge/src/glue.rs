@@ -15,13 +15,16 @@ use crate::channels::{self, Envelope, Received};
 use crate::config::{Config, bindings};
 use crate::conversation::Limits;
 use crate::deployment::{AGENT_KEY, AgentCache, BUILTIN_AGENT, KV_CACHE_SECONDS};
+use crate::desk::{Admission, Desk};
 use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
 };
 use crate::write_behind::{WriteBehind, WriteState};
 use futures_util::future::{Either, select};
 use futures_util::lock::Mutex;
+use futures_util::{Future, FutureExt};
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::time::Duration;
 use switchboard_dialog::agent::Agent;
@@ -31,11 +34,6 @@ use worker::{
     AbortController, Context, Delay, DurableObject, Env, Fetch, Headers, ListOptions, Method, ObjectNamespace, Request,
     RequestInit, Response, Result, State, Storage, durable_object, event, kv::KvStore,
 };
-
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-}
 
 thread_local! {
     /// Per-IP limits of this isolate.
@@ -149,7 +147,16 @@ async fn api_request(mut req: Request) -> Result<ApiRequest> {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let entry = Entry::of("fetch", &req);
+    guarded(entry, serve(req, env)).await
+}
+
+/// The worker's answer to one request ([`fetch`] catches its panics).
+async fn serve(req: Request, env: Env) -> Result<Response> {
     let request = api_request(req).await?;
+    if request.path == TEST_PANIC_PATH && test_panics_enabled(&env) {
+        return test_panic(&env, &request).await;
+    }
     let kv = env.kv(bindings::CONTEXT)?;
     let agent = agent(&kv).await;
     let Some(config) = config(&env, &agent) else { return misconfigured() };
@@ -176,7 +183,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
     let stub = env.durable_object(bindings::USERS)?.get_by_name(&user)?;
     let headers = Headers::new();
-    for (name, value) in [("Authorization", &request.authorization), ("Origin", &request.origin)] {
+    // The client's address goes along for the per-IP limits the object applies (handoffs).
+    for (name, value) in
+        [("Authorization", &request.authorization), ("Origin", &request.origin), ("CF-Connecting-IP", &request.ip)]
+    {
         if let Some(value) = value {
             headers.set(name, value)?;
         }
@@ -287,6 +297,157 @@ fn respond(response: ApiResponse) -> Result<Response> {
     Ok(Response::from_bytes(response.body.into_bytes())?.with_status(response.status).with_headers(headers))
 }
 
+// A panic that still happens. The worker is built with `panic = "unwind"` (`cargo xtask
+// build`: std rebuilt for it, wasm exception handling), so a panic unwinds to the entry point
+// that was called (the worker's `fetch`, an object's `fetch` or `alarm`), which answers the
+// JSON 500 of every internal error and logs one line. The isolate's other requests go on: with
+// `panic = "abort"` a panic trapped, and the runtime failed every request in flight on the
+// instance while it was instantiated again. Traps that are not panics (out of memory, stack
+// overflow) still do that.
+
+thread_local! {
+    /// Where the panic being caught happened (`file:line:column`), set by [`panic_hook`].
+    static PANICKED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether [`panic_hook`] replaced the hooks set at start (worker's and wasm-bindgen's).
+    static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records where a panic happened, and nothing else. The hooks it replaces print the panic's
+/// message, and a message may quote the input (a string sliced inside a character quotes the
+/// string): the customer's words would reach the log. Installed at the first request rather
+/// than at start, so that it replaces every hook a start function set, whatever their order.
+fn panic_hook() {
+    if HOOKED.replace(true) {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        PANICKED_AT.with_borrow_mut(|p| *p = at);
+    }));
+}
+
+/// The entry point a request came in by, for the panic log line.
+struct Entry {
+    name: &'static str,
+    method: String,
+    route: String,
+}
+
+impl Entry {
+    fn of(name: &'static str, req: &Request) -> Self {
+        Entry { name, method: req.method().to_string(), route: route_of(&req.path()) }
+    }
+}
+
+/// Path segments that are the API's own words; every other segment is logged as `*` (ids, and
+/// whatever else a client put in the path).
+const ROUTE_WORDS: &[&str] = &[
+    "v1",
+    "health",
+    "openapi.json",
+    "conversations",
+    "messages",
+    "identify",
+    "feedback",
+    "end",
+    "analytics",
+    "admin",
+    "agent",
+    "queue",
+    "claim",
+    "resolve",
+    "release",
+    "demo",
+    "fulfillment",
+    "channels",
+    "messenger",
+    "whatsapp",
+    "telegram",
+    "twilio",
+    "sms",
+    "voice",
+    "internal",
+    "relay",
+    "record",
+    "days",
+    "desk",
+    "__test",
+    "panic",
+];
+
+/// `path` with every segment not in [`ROUTE_WORDS`] replaced by `*`, at most 8 segments.
+fn route_of(path: &str) -> String {
+    let segments = path.trim_start_matches('/').split('/').take(8);
+    segments.map(|s| if ROUTE_WORDS.contains(&s) { s } else { "*" }).fold(String::new(), |route, s| route + "/" + s)
+}
+
+/// `body`'s output, or `None` when it panicked: then one line is logged, with where the
+/// request came in and where the panic happened; never the panic's message, the request's
+/// body, query or ids.
+async fn caught<T>(entry: &str, request: Option<&Entry>, body: impl Future<Output = T>) -> Option<T> {
+    panic_hook();
+    let outcome = AssertUnwindSafe(body).catch_unwind().await;
+    if outcome.is_err() {
+        let at = PANICKED_AT.with_borrow_mut(Option::take);
+        let (method, route) = (request.map(|r| &r.method), request.map(|r| &r.route));
+        let line = serde_json::json!({ "event": "panic", "entry": entry, "method": method, "route": route, "at": at });
+        worker::console_error!("{line}");
+    }
+    outcome.ok()
+}
+
+/// Runs a request's `body`; a panic in it answers the JSON 500 of every internal error
+/// (`{"error":{"code":"internal","message":"internal error; please retry"}}`).
+async fn guarded(entry: Entry, body: impl Future<Output = Result<Response>>) -> Result<Response> {
+    match caught(entry.name, Some(&entry), body).await {
+        Some(result) => result,
+        None => {
+            // The body `ApiError` gives every internal failure (store, corrupt record).
+            let body = serde_json::to_string(&crate::error::ApiError::Corrupt(String::new()).body());
+            respond(ApiResponse { status: 500, headers: Vec::new(), body: body.unwrap_or_default(), logs: Vec::new() })
+        }
+    }
+}
+
+/// Runs an alarm's `body`; a panic in it fails the alarm, which the runtime retries.
+async fn guarded_alarm(entry: &'static str, body: impl Future<Output = Result<Response>>) -> Result<Response> {
+    caught(entry, None, body).await.unwrap_or_else(|| Err(worker::Error::RustError("the alarm panicked".into())))
+}
+
+// The route that panics on purpose, for the end-to-end test of the above (tests/tests/panics.rs):
+// a panic needs a way in that no input reaches, since every known one is fixed. It answers only
+// when the worker's variable SWITCHBOARD_TEST_PANIC_ROUTE is "1", which the test's worker sets and
+// wrangler.toml does not (elsewhere it is 404, as any unknown path); it is no API route, so it is
+// not in openapi.json.
+
+/// The path of the deliberate panic: `POST /__test/panic` panics in the worker's `fetch`,
+/// `POST /__test/panic?in=object` in a user's object.
+const TEST_PANIC_PATH: &str = "/__test/panic";
+/// The variable that opens [`TEST_PANIC_PATH`].
+const TEST_PANIC_VAR: &str = "SWITCHBOARD_TEST_PANIC_ROUTE";
+
+fn test_panics_enabled(env: &Env) -> bool {
+    env.var(TEST_PANIC_VAR).is_ok_and(|v| v.to_string() == "1")
+}
+
+/// Panics here, or in the user object `panic-test` for `?in=object`.
+async fn test_panic(env: &Env, request: &ApiRequest) -> Result<Response> {
+    if request.query != "in=object" {
+        deliberate_panic(&request.body);
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
+    let forwarded = Request::new_with_init(&format!("https://user.internal{TEST_PANIC_PATH}"), &init)?;
+    env.durable_object(bindings::USERS)?.get_by_name("panic-test")?.fetch_with_request(forwarded).await
+}
+
+/// The deliberate panic. Its message quotes the request's body, as a slicing panic quotes the
+/// text it cut: the test checks that none of it reaches the log.
+#[allow(clippy::panic)]
+fn deliberate_panic(body: &[u8]) -> ! {
+    panic!("deliberate panic ({TEST_PANIC_VAR}) over {}", String::from_utf8_lossy(body))
+}
+
 /// One user's serialiser: every request touching the user's context runs here, one at a time.
 #[durable_object]
 pub struct UserSession {
@@ -303,6 +464,18 @@ impl DurableObject for UserSession {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        let entry = Entry::of("UserSession.fetch", &req);
+        guarded(entry, self.serve(req)).await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        guarded_alarm("UserSession.alarm", self.flush()).await
+    }
+}
+
+impl UserSession {
+    /// One request in the user's object ([`DurableObject::fetch`] catches its panics).
+    async fn serve(&self, req: Request) -> Result<Response> {
         let mut request = api_request(req).await?;
         request.ip = None;
         let kv = Kv(self.env.kv(bindings::CONTEXT)?);
@@ -312,6 +485,10 @@ impl DurableObject for UserSession {
         // Held across the whole turn, webhook calls included: the runtime lets other requests
         // in while this one awaits I/O, and they must wait for the context it will write.
         let _turn = self.turns.lock().await;
+        // After the lock, so the end-to-end test also shows a panic releases it.
+        if request.path == TEST_PANIC_PATH && test_panics_enabled(&self.env) {
+            deliberate_panic(&request.body);
+        }
         let durable = ObjectStorage(self.state.storage());
         let store = WriteBehind::new(&kv, &durable, &self.writes, JsClock.now_ms());
         // Events are sent after the answer, not before it (`wait_until` keeps the object at it).
@@ -327,14 +504,15 @@ impl DurableObject for UserSession {
         let events = std::mem::take(&mut *deferred.borrow_mut());
         if !events.is_empty() {
             let hub = Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: None };
-            self.state.wait_until(async move {
+            let record = async move {
                 if let Err(e) = hub.record(&events).await {
                     worker::console_error!(
                         "{}",
                         serde_json::json!({ "event": "analytics_failed", "detail": e.to_string() })
                     );
                 }
-            });
+            };
+            self.state.wait_until(caught("UserSession.wait_until", None, record).map(drop));
         }
         let flush_at = self.writes.borrow().flush_at_ms;
         if let Some(at) = flush_at {
@@ -344,7 +522,8 @@ impl DurableObject for UserSession {
         respond(response)
     }
 
-    async fn alarm(&self) -> Result<Response> {
+    /// The alarm: parked KV writes are flushed ([`DurableObject::alarm`] catches its panics).
+    async fn flush(&self) -> Result<Response> {
         let _turn = self.turns.lock().await;
         let kv = Kv(self.env.kv(bindings::CONTEXT)?);
         let durable = ObjectStorage(self.state.storage());
@@ -368,7 +547,19 @@ impl DurableObject for AnalyticsHub {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn alarm(&self) -> Result<Response> {
+        guarded_alarm("AnalyticsHub.alarm", self.sweep()).await
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let entry = Entry::of("AnalyticsHub.fetch", &req);
+        guarded(entry, self.serve(req)).await
+    }
+}
+
+impl AnalyticsHub {
+    /// One call from the worker or a user's object ([`DurableObject::fetch`] catches its panics).
+    async fn serve(&self, mut req: Request) -> Result<Response> {
         let storage = ObjectStorage(self.state.storage());
         let url = req.url()?;
         let days = match (req.method(), url.path()) {
@@ -388,24 +579,50 @@ impl DurableObject for AnalyticsHub {
                     .collect::<Vec<_>>()
             }
             (Method::Put, "/desk") => {
-                let entry: DeskEntry = req.json().await?;
-                storage.put(&format!("desk:{}", entry.conversation_id), &serde_json::to_string(&entry)?).await?;
+                let put: DeskPut = req.json().await?;
+                if !Desk::new(&storage).put(&put.entry, &put.admission, put.now).await? {
+                    return Response::error("too many waiting from one client", 409);
+                }
+                // The alarm sweeps waiting entries nobody claimed in time.
+                if self.state.storage().get_alarm().await?.is_none() {
+                    self.state.storage().set_alarm(Duration::from_millis(put.admission.timeout_ms.max(1000))).await?;
+                }
                 return Response::empty();
             }
             (Method::Delete, path) if path.starts_with("/desk/") => {
-                storage.delete(&format!("desk:{}", &path["/desk/".len()..])).await?;
+                Desk::new(&storage).remove(path.trim_start_matches("/desk/")).await?;
                 return Response::empty();
             }
             (Method::Get, "/desk") => {
-                let stored = storage.list("desk:").await?;
-                let entries: Vec<DeskEntry> =
-                    stored.into_iter().filter_map(|(_, v)| serde_json::from_str(&v).ok()).collect();
+                let now = url.query_pairs().find(|(k, _)| k == "now").and_then(|(_, v)| v.parse().ok());
+                let entries = Desk::new(&storage).list(now.unwrap_or_else(|| JsClock.now_ms())).await?;
                 return Response::from_json(&entries);
             }
             _ => return Response::error("not found", 404),
         };
         Response::from_json(&days)
     }
+}
+
+impl AnalyticsHub {
+    /// The alarm: expired waiting entries leave the desk; the next sweep is set for the next
+    /// one to expire.
+    async fn sweep(&self) -> Result<Response> {
+        let storage = ObjectStorage(self.state.storage());
+        if let Some(next) = Desk::new(&storage).sweep(JsClock.now_ms()).await? {
+            let wait = next.saturating_sub(JsClock.now_ms()).max(1000);
+            self.state.storage().set_alarm(Duration::from_millis(wait)).await?;
+        }
+        Response::empty()
+    }
+}
+
+/// What the hub is sent to put an entry on the desk.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DeskPut {
+    entry: DeskEntry,
+    admission: Admission,
+    now: u64,
 }
 
 impl From<StoreError> for worker::Error {
@@ -471,18 +688,29 @@ impl AnalyticsStore for Hub {
         response.json().await.map_err(store_error)
     }
 
-    async fn desk_put(&self, entry: &DeskEntry) -> std::result::Result<(), StoreError> {
-        let body = serde_json::to_string(entry).map_err(|e| StoreError(e.to_string()))?;
-        self.expect_ok(self.call(Method::Put, "/desk", Some(body)).await).await
+    async fn desk_put(
+        &self,
+        entry: &DeskEntry,
+        admission: &Admission,
+        now: u64,
+    ) -> std::result::Result<bool, StoreError> {
+        let put = DeskPut { entry: entry.clone(), admission: admission.clone(), now };
+        let body = serde_json::to_string(&put).map_err(|e| StoreError(e.to_string()))?;
+        let response = self.call(Method::Put, "/desk", Some(body)).await.map_err(|e| StoreError(e.to_string()))?;
+        match response.status_code() {
+            200..=299 => Ok(true),
+            409 => Ok(false),
+            status => Err(StoreError(format!("hub answered {status}"))),
+        }
     }
 
     async fn desk_remove(&self, conversation: &str) -> std::result::Result<(), StoreError> {
         self.expect_ok(self.call(Method::Delete, &format!("/desk/{conversation}"), None).await).await
     }
 
-    async fn desk_list(&self) -> std::result::Result<Vec<DeskEntry>, StoreError> {
+    async fn desk_list(&self, now: u64) -> std::result::Result<Vec<DeskEntry>, StoreError> {
         let store_error = |e: worker::Error| StoreError(e.to_string());
-        let mut response = self.call(Method::Get, "/desk", None).await.map_err(store_error)?;
+        let mut response = self.call(Method::Get, &format!("/desk?now={now}"), None).await.map_err(store_error)?;
         response.json().await.map_err(store_error)
     }
 }

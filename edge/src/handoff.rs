@@ -21,6 +21,7 @@
 
 use crate::context::{Handoff, Status, UserContext};
 use crate::conversation::{Edge, Exchange, NOT_STORED, Said, check_text};
+use crate::desk::Admission;
 use crate::error::ApiError;
 use crate::ids::{ConversationId, UserId};
 use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient, HttpRequest, Redirect};
@@ -133,7 +134,11 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
     /// failure is logged: the context (the truth) is already written.
     pub(crate) async fn post_to_desk(&self, user: &UserId, context: &UserContext, history: &[Message]) {
         let result = if context.status.with_humans() {
-            self.analytics.desk_put(&self.desk_entry(user, context, history)).await
+            let admission = self.admission(None);
+            self.analytics
+                .desk_put(&self.desk_entry(user, context, history), &admission, self.clock.now_ms())
+                .await
+                .map(drop)
         } else {
             self.analytics.desk_remove(&context.conversation_id).await
         };
@@ -142,16 +147,40 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
         }
     }
 
-    /// The conversations waiting for or with a human, those waiting longest first.
-    pub async fn queue(&self) -> Result<Vec<DeskEntry>, ApiError> {
-        let mut entries = self.analytics.desk_list().await?;
-        entries.sort_by_key(|e| (e.status != Status::Waiting, e.since_ms));
-        Ok(entries)
+    /// How the desk admits this request's handoff: counted against the client's origin.
+    fn admission(&self, origin: Option<String>) -> Admission {
+        Admission {
+            origin,
+            max_waiting: self.config.handoffs_per_ip,
+            timeout_ms: u64::from(self.config.handoff_timeout_minutes) * 60_000,
+        }
+    }
+
+    /// Puts a conversation the turn just handed off on the desk; `false` when the desk
+    /// refuses it (the client's origin has as many conversations waiting as it may). A failing
+    /// hub admits it (logged): the context is the truth, the desk a summary.
+    pub(crate) async fn admit_to_desk(&self, user: &UserId, context: &UserContext, history: &[Message]) -> bool {
+        let origin = self.client_ip.borrow().as_deref().map(|ip| self.keys.origin(ip));
+        let entry = self.desk_entry(user, context, history);
+        match self.analytics.desk_put(&entry, &self.admission(origin), self.clock.now_ms()).await {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                self.log(serde_json::json!({ "event": "desk_failed", "detail": e.to_string() }));
+                true
+            }
+        }
+    }
+
+    /// A page of the conversations waiting for or with a human, those waiting longest first
+    /// ([`crate::desk::page`]), and the cursor of the next page.
+    pub async fn queue(&self, after: Option<&str>, limit: usize) -> Result<(Vec<DeskEntry>, Option<String>), ApiError> {
+        let entries = self.analytics.desk_list(self.clock.now_ms()).await?;
+        Ok(crate::desk::page(entries, after, limit))
     }
 
     /// The user whose object serialises agent requests on `conversation`: the desk knows.
     pub async fn desk_user(&self, conversation: &str) -> Result<UserId, ApiError> {
-        let entries = self.analytics.desk_list().await?;
+        let entries = self.analytics.desk_list(self.clock.now_ms()).await?;
         let entry = entries.into_iter().find(|e| e.conversation_id == conversation).ok_or_else(|| {
             ApiError::NotFound(format!("conversation '{conversation}' is not waiting for or with a human"))
         })?;

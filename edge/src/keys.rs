@@ -136,6 +136,8 @@ pub struct Keys {
     pub visitors: Vec<Key>,
     /// User ids derived from identities ([`crate::identity::ChannelIdentity::new_user`]).
     pub user_ids: Key,
+    /// Client origins: what the desk counts handoffs by, instead of IP addresses.
+    pub origins: Key,
 }
 
 impl Keys {
@@ -147,7 +149,14 @@ impl Keys {
             tokens: all("switchboard conversation token v2"),
             visitors: all("switchboard visitor credential v2"),
             user_ids: Key::derive(current, "switchboard user id v2"),
+            origins: Key::derive(current, "switchboard client origin v1"),
         }
+    }
+
+    /// The origin of a client at `ip`: 64 bits of a keyed hash, so the desk counts handoffs
+    /// per address without storing addresses.
+    pub fn origin(&self, ip: &str) -> String {
+        hex(self.origins.mac(ip.trim().as_bytes()).get(..8).unwrap_or_default())
     }
 }
 

@@ -25,6 +25,7 @@ pub mod context;
 pub mod conversation;
 pub mod demo;
 pub mod deployment;
+pub mod desk;
 pub mod error;
 pub mod fulfillment;
 pub mod golden;

@@ -1,6 +1,7 @@
 //! In-memory implementations of the [`crate::ports`] traits, for native tests and examples.
 
 use crate::analytics::{DailyStats, Event};
+use crate::desk::{Admission, Desk};
 use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, Redirect,
     StoreError,
@@ -230,8 +231,8 @@ impl Clock for StepClock {
 pub struct MemoryAnalytics {
     /// Day → figures.
     pub days: RefCell<BTreeMap<String, DailyStats>>,
-    /// Conversation id → desk entry.
-    pub desk: RefCell<BTreeMap<String, DeskEntry>>,
+    /// The desk's storage (the hub object's in the worker).
+    pub desk: MemoryDurable,
 }
 
 impl AnalyticsStore for MemoryAnalytics {
@@ -247,18 +248,16 @@ impl AnalyticsStore for MemoryAnalytics {
         Ok(self.days.borrow().range(from.to_owned()..=to.to_owned()).map(|(_, d)| d.clone()).collect())
     }
 
-    async fn desk_put(&self, entry: &DeskEntry) -> Result<(), StoreError> {
-        self.desk.borrow_mut().insert(entry.conversation_id.clone(), entry.clone());
-        Ok(())
+    async fn desk_put(&self, entry: &DeskEntry, admission: &Admission, now: u64) -> Result<bool, StoreError> {
+        Desk::new(&self.desk).put(entry, admission, now).await
     }
 
     async fn desk_remove(&self, conversation: &str) -> Result<(), StoreError> {
-        self.desk.borrow_mut().remove(conversation);
-        Ok(())
+        Desk::new(&self.desk).remove(conversation).await
     }
 
-    async fn desk_list(&self) -> Result<Vec<DeskEntry>, StoreError> {
-        Ok(self.desk.borrow().values().cloned().collect())
+    async fn desk_list(&self, now: u64) -> Result<Vec<DeskEntry>, StoreError> {
+        Desk::new(&self.desk).list(now).await
     }
 }
 

@@ -106,12 +106,18 @@ pub trait AnalyticsStore {
     async fn record(&self, events: &[crate::analytics::Event]) -> Result<(), StoreError>;
     /// The stored days within `from..=to` (`YYYY-MM-DD`).
     async fn days(&self, from: &str, to: &str) -> Result<Vec<crate::analytics::DailyStats>, StoreError>;
-    /// Puts a conversation on the desk, replacing its earlier entry.
-    async fn desk_put(&self, entry: &DeskEntry) -> Result<(), StoreError>;
+    /// Puts a conversation on the desk at `now`, replacing its earlier entry; `false` when
+    /// the admission refuses it (its origin has too many waiting, see [`crate::desk`]).
+    async fn desk_put(
+        &self,
+        entry: &DeskEntry,
+        admission: &crate::desk::Admission,
+        now: u64,
+    ) -> Result<bool, StoreError>;
     /// Takes a conversation off the desk.
     async fn desk_remove(&self, conversation: &str) -> Result<(), StoreError>;
-    /// Every conversation on the desk.
-    async fn desk_list(&self) -> Result<Vec<DeskEntry>, StoreError>;
+    /// Every conversation on the desk at `now` (expired waiting ones are not).
+    async fn desk_list(&self, now: u64) -> Result<Vec<DeskEntry>, StoreError>;
 }
 
 /// A Durable Object's own storage: strongly consistent, no per-key write limit, local to the

@@ -222,7 +222,7 @@ fn without_agents_or_past_the_timeout_the_bot_keeps_the_conversation() {
     let edge = edge_with(config, ScriptedHttp::default());
     let (session, _) = open(&edge, Some("visitor-handoff-6"));
     assert_eq!(say(&edge, &session, "I want to speak to a person")["status"], "waiting");
-    assert_eq!(queue(&edge).len(), 1);
+    assert!(queue(&edge).is_empty(), "expired at once, the desk no longer lists it");
     let back = say(&edge, &session, "Where is my order?");
     assert_eq!((texts(&back), &back["status"]), (vec!["Can you provide your order number?".to_owned()], &json!("bot")));
     assert!(queue(&edge).is_empty(), "off the desk");
@@ -250,4 +250,64 @@ fn agent_actions_never_run_outside_the_users_object() {
     let path = format!("/v1/agent/conversations/{}/claim", session.id);
     let (status, json) = agent_call(&worker, ALICE, "POST", &path, None);
     assert_eq!((status, json["error"]["code"].as_str()), (500, Some("internal")), "{json}");
+}
+
+#[test]
+fn one_client_cannot_flood_the_desk_or_open_conversations_without_end() {
+    let mut config = Config::for_tests();
+    config.set("HANDOFFS_PER_IP", "2").unwrap();
+    config.set("IP_CONVERSATIONS_PER_HOUR", "4").unwrap();
+    let edge = edge_with(config, ScriptedHttp::default());
+    let from = |ip: &str, request: ApiRequest| call(&edge, ApiRequest { ip: Some(ip.into()), ..request });
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (status, created) = from("203.0.113.9", ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#));
+        assert_eq!(status, 201);
+        let s = Session::from(&created);
+        let body = json!({"text": "I want to speak to a person"}).to_string();
+        let (_, reply) = from("203.0.113.9", ApiRequest::post(&s.path("messages"), &body).bearer(&s.token));
+        statuses.push(reply["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(statuses, ["waiting", "waiting", "bot"], "the third handoff of one client is refused");
+    assert_eq!(queue(&edge).len(), 2);
+    // Another client is not held back by the first.
+    let (_, created) = from("198.51.100.7", ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#));
+    let s = Session::from(&created);
+    let body = json!({"text": "I want to speak to a person"}).to_string();
+    assert_eq!(
+        from("198.51.100.7", ApiRequest::post(&s.path("messages"), &body).bearer(&s.token)).1["status"],
+        "waiting"
+    );
+    // New conversations per client are limited too (resuming one is not).
+    assert_eq!(from("203.0.113.9", ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#)).0, 201);
+    let (status, limited) = from("203.0.113.9", ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#));
+    assert_eq!((status, limited["error"]["code"].as_str()), (429, Some("rate_limited")));
+    let resume = json!({"channel": "web", "visitor_id": created["visitor_id"]}).to_string();
+    assert_eq!(from("198.51.100.7", ApiRequest::post("/v1/conversations", &resume)).0, 200);
+}
+
+#[test]
+fn the_queue_is_read_in_pages() {
+    let edge = edge();
+    for i in 0..5 {
+        let (session, _) = open(&edge, Some(&format!("visitor-page-{i}")));
+        say(&edge, &session, "I want to speak to a person");
+    }
+    let page = |query: &str| call(&edge, ApiRequest::get(&format!("/v1/agent/queue{query}")).bearer(ALICE)).1;
+    let first = page("?limit=2");
+    assert_eq!(first["conversations"].as_array().unwrap().len(), 2);
+    let second = page(&format!("?limit=2&after={}", first["next"].as_str().unwrap()));
+    let third = page(&format!("?limit=2&after={}", second["next"].as_str().unwrap()));
+    assert_eq!(third["conversations"].as_array().unwrap().len(), 1);
+    assert!(third.get("next").is_none());
+    let mut ids: Vec<String> = [first, second, third]
+        .iter()
+        .flat_map(|p| {
+            p["conversations"].as_array().unwrap().iter().map(|c| c["conversation_id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "each conversation once");
+    assert_eq!(call(&edge, ApiRequest::get("/v1/agent/queue?limit=0").bearer(ALICE)).0, 400);
 }

@@ -296,7 +296,7 @@ fn a_channel_that_stores_no_text_keeps_no_words_in_state_history_desk_or_help_de
     let sent = whatsapp("wamid.2", "my neighbour zanzibar stole the parcel");
     whatsapp("wamid.3", "talk to a person");
     assert!(sent.contains("zanzibar"), "the customer is answered with their words: {sent}");
-    let desk = futures_executor::block_on(edge.queue()).unwrap();
+    let (desk, _) = futures_executor::block_on(edge.queue(None, 50)).unwrap();
     assert_eq!(desk.len(), 1, "handed off");
     let help_desk: String =
         edge.http.sent.borrow().iter().filter(|r| r.url.ends_with("/desk")).filter_map(|r| r.body.clone()).collect();

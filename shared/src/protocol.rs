@@ -303,8 +303,11 @@ pub struct DeskEntry {
 /// `GET /v1/agent/queue`: conversations waiting for or with a human, oldest first.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Queue {
-    /// The conversations.
+    /// The conversations of this page.
     pub conversations: Vec<DeskEntry>,
+    /// The cursor of the next page (`?after=`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `GET /v1/agent/conversations/{id}`: one conversation with its history.
