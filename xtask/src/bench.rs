@@ -47,7 +47,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         config_home: &state.join("home"),
         token_secret: "bench-token-secret-of-thirty-two-bytes",
         fulfillment_url: None,
-        vars: vec![("USER_RATE_PER_MINUTE", "1000000".into()), ("IP_RATE_PER_MINUTE", "1000000".into())],
+        vars: vec![
+            ("USER_RATE_PER_MINUTE", "1000000".into()),
+            ("IP_RATE_PER_MINUTE", "1000000".into()),
+            ("IP_CONVERSATIONS_PER_HOUR", "1000000".into()),
+        ],
     };
     let log = std::fs::File::create(state.join("wrangler.log"))?;
     // Its own process group: wrangler starts node and workerd children, all stopped together.
