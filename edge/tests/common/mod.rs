@@ -30,6 +30,7 @@ pub fn call(edge: &TestEdge, request: ApiRequest) -> (u16, Value) {
     (status, if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap() })
 }
 
+#[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
     pub token: String,
