@@ -309,10 +309,10 @@ impl World {
         if let Some(anonymous) = anonymous_person {
             self.people.merge(&anonymous, &person);
         }
-        if let Some(c) = &browser.credential {
-            if let Some(entry) = self.credentials.get_mut(c) {
-                entry.1 = true;
-            }
+        if let Some(c) = &browser.credential
+            && let Some(entry) = self.credentials.get_mut(c)
+        {
+            entry.1 = true;
         }
         // Every credential whose person is now this one is linked.
         let linked_people: Vec<String> = self.credentials.keys().cloned().collect();
