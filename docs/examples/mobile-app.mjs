@@ -1,16 +1,18 @@
 // A mobile app's side of a conversation over Switchboard's REST API (the API the widget
 // uses; reference: edge/openapi.json, served at /v1/openapi.json). Runnable with Node >= 18:
 //
-//   node docs/examples/mobile-app.mjs http://127.0.0.1:8787 [visitor-id]
+//   node docs/examples/mobile-app.mjs http://127.0.0.1:8787 [visitor-id from an earlier run]
 //
-// An iOS or Android app does the same with its HTTP client: keep a visitor id in the app's
-// storage (or let the app's backend sign a JWT for the signed-in user and pass it as `jwt`),
+// An iOS or Android app does the same with its HTTP client: keep the visitor id the server
+// issues in the app's storage (a credential: the first open goes without one, and the latest
+// one returned is the one to keep), or let the app's backend sign a JWT for the signed-in user
+// and pass it as `jwt`;
 // open or resume the conversation, send what the user types or taps (a quick reply sends its
 // payload), show the replies, and on resume fetch what is newer with `?after=`.
 // The test `cargo test -p switchboard-e2e --test channels` runs this file against the worker.
 
 const base = process.argv[2] ?? 'http://127.0.0.1:8787';
-const visitorId = process.argv[3] ?? `app-${Date.now()}`;
+const visitorId = process.argv[3];
 
 async function api(method, path, body, token) {
   const headers = { 'content-type': 'application/json' };
@@ -36,7 +38,7 @@ function show(message) {
 // 1. Open (201) or resume (200) the visitor's conversation; the welcome comes with it.
 const opened = await api('POST', '/v1/conversations', { channel: 'web', visitor_id: visitorId });
 const { conversation_id: id, token } = opened;
-console.log(`conversation ${id} (user ${opened.user_id})`);
+console.log(`conversation ${id} (user ${opened.user_id}; keep visitor id ${opened.visitor_id})`);
 opened.messages.forEach(show);
 
 // 2. The user taps the first quick reply, then types an order number.
