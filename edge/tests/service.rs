@@ -350,3 +350,34 @@ fn logs_and_errors_never_quote_the_customers_values() {
         assert!(!seen.contains(word), "{word} in {seen}");
     }
 }
+
+#[test]
+fn the_voice_answer_cache_keeps_no_redacted_value() {
+    use switchboard_edge::channels::{self, Received, twilio};
+    let mut config = Config::for_tests();
+    config.set("TWILIO_AUTH_TOKEN", "twilio-token").unwrap();
+    let edge = switchboard_edge::memory::edge(echoing_agent(), config, ScriptedHttp::default());
+    let seen = switchboard_edge::memory::MemoryDurable::default();
+    let url = "https://bot.example/channels/twilio/voice";
+    let call = |turn: u32, speech: &str| {
+        let fields = [("CallSid", "CA7"), ("From", "+15550001111"), ("To", "+15550009999"), ("SpeechResult", speech)];
+        let query = format!("turn={turn}");
+        let full = format!("{url}?{query}");
+        let params: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let request = ApiRequest { url: full.clone(), query, ..ApiRequest::post("/channels/twilio/voice", &body) }
+            .header("X-Twilio-Signature", &twilio::signature("twilio-token", &full, &params));
+        let Ok(Received::Events { envelopes, .. }) = futures_executor::block_on(channels::receive(&edge, &request)) else {
+            panic!("refused")
+        };
+        futures_executor::block_on(channels::deliver(&edge, &seen, &envelopes[0], |_| ())).unwrap().answer.unwrap()
+    };
+    call(1, "I want to pay");
+    let answer = call(2, "4111 1111 1111 1111");
+    assert!(answer.contains("4111 1111 1111 1111"), "the caller hears it once: {answer}");
+    let kept: String = seen.entries.borrow().values().cloned().collect();
+    assert!(!kept.contains("4111"), "{kept}");
+    assert!(!everything_stored(&edge).contains("4111"));
+    // A retried request hears the masked answer, not the value.
+    assert!(!call(2, "4111 1111 1111 1111").contains("4111"));
+}
