@@ -3,15 +3,21 @@
 
 use crate::format;
 use leptos::prelude::*;
-use switchboard_dialog::protocol::{ConversationStatus, DeskEntry, Profile};
+use switchboard_dialog::protocol::{ConversationStatus, DeskEntry, PROFILE_FIELDS, Profile};
 
-/// Who the customer is, in one line.
+/// Who the customer is, in one line: each field a verified identity vouched for is marked
+/// `✓`; what the customer typed or the site sent unsigned is shown as it is.
 pub fn who(profile: &Profile) -> String {
-    let known: Vec<&str> =
-        [&profile.name, &profile.email, &profile.phone].into_iter().flatten().map(String::as_str).collect();
+    let known: Vec<String> = PROFILE_FIELDS
+        .iter()
+        .filter_map(|field| {
+            let value = profile.get(field)?;
+            Some(if profile.is_verified(field) { format!("{value} ✓") } else { value.to_owned() })
+        })
+        .collect();
     match (known.is_empty(), profile.verified) {
         (true, _) => "Anonymous visitor".into(),
-        (false, true) => format!("{} (verified)", known.join(" · ")),
+        (false, true) => format!("{} (signed in)", known.join(" · ")),
         (false, false) => known.join(" · "),
     }
 }
@@ -98,6 +104,8 @@ mod tests {
         assert_eq!(who(&Profile::default()), "Anonymous visitor");
         let p = Profile { name: Some("Ann".into()), phone: Some("+4915112345678".into()), ..Profile::default() };
         assert_eq!(who(&p), "Ann · +4915112345678");
-        assert_eq!(who(&Profile { verified: true, ..p }), "Ann · +4915112345678 (verified)");
+        // A signed-in user whose site vouched for the phone, not for the name typed beside it.
+        let signed = Profile { verified: true, verified_fields: vec!["phone".into()], ..p };
+        assert_eq!(who(&signed), "Ann · +4915112345678 ✓ (signed in)");
     }
 }
