@@ -21,7 +21,6 @@
   };
 
   var LAUNCHER_CSS =
-    ":host{all:initial}" +
     ".sb-launcher{position:fixed;bottom:20px;z-index:2147483000;width:56px;height:56px;" +
     "border:0;border-radius:50%;background:var(--sb-accent,#1f5eff);color:#fff;cursor:pointer;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}" +
@@ -49,8 +48,15 @@
   var CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z";
   var CLOSE_ICON = "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z";
 
-  var host = document.createElement("div");
-  host.id = "switchboard-widget";
+  // Our own host element, no id or class; inline !important beats the page's (docs/embedding.md).
+  var TAG = "switchboard-chat";
+  var elements = window.customElements;
+  if (elements && !elements.get(TAG)) elements.define(TAG, class extends HTMLElement {});
+  var host = document.createElement(TAG);
+  "all:initial;position:fixed;z-index:2147483000;display:block;top:0;left:0".split(";").forEach(function (d) {
+    d = d.split(":");
+    host.style.setProperty(d[0], d[1], "important");
+  });
   var root = host.attachShadow({ mode: "open" });
   var sheet = new CSSStyleSheet();
   sheet.replaceSync(LAUNCHER_CSS);

@@ -18,7 +18,7 @@ pub struct Browser {
 }
 
 /// JS that finds the widget's shadow root as `root` (and returns null without one).
-const ROOT: &str = "const root = document.querySelector('#switchboard-widget')?.shadowRoot; if (!root) return null;";
+const ROOT: &str = "const root = document.querySelector('switchboard-chat')?.shadowRoot; if (!root) return null;";
 
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium with a fresh profile.
@@ -199,7 +199,7 @@ impl Browser {
     /// Waits until the widget's launcher is in the page's shadow root, then clicks it.
     pub async fn open_widget(&self) {
         let host = wait_for("the widget host element", Duration::from_secs(20), || async {
-            self.client.find(Locator::Css("#switchboard-widget")).await.ok()
+            self.client.find(Locator::Css("switchboard-chat")).await.ok()
         })
         .await;
         let shadow = host.shadow_root().await.expect("an open shadow root");
@@ -208,7 +208,7 @@ impl Browser {
     }
 
     async fn widget_input(&self) -> Option<fantoccini::elements::Element> {
-        let host = self.client.find(Locator::Css("#switchboard-widget")).await.ok()?;
+        let host = self.client.find(Locator::Css("switchboard-chat")).await.ok()?;
         let shadow = host.shadow_root().await.ok()?;
         shadow.find(Locator::Css(".sb-input")).await.ok()
     }
@@ -223,7 +223,7 @@ impl Browser {
     pub async fn messages(&self) -> Vec<(String, String)> {
         let value = self
             .eval(
-                "const root = document.querySelector('#switchboard-widget')?.shadowRoot;
+                "const root = document.querySelector('switchboard-chat')?.shadowRoot;
                  if (!root) return [];
                  return [...root.querySelectorAll('.sb-message:not(.sb-typing)')].map(li =>
                      [li.classList.contains('sb-user') ? 'user' : 'bot',

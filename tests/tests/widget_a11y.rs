@@ -43,7 +43,7 @@ async fn axe(browser: &Browser) -> Vec<Value> {
         .client
         .execute_async(
             "const done = arguments[arguments.length - 1];
-             axe.run(document.querySelector('#switchboard-widget'), { resultTypes: ['violations'] })
+             axe.run(document.querySelector('switchboard-chat'), { resultTypes: ['violations'] })
                 .then(r => done(r.violations), e => done([{ id: 'axe-error', impact: 'critical', help: String(e) }]));",
             vec![],
         )

@@ -18,7 +18,7 @@ const RUNS: usize = 7;
 /// Clicks the launcher and resolves with the milliseconds until the panel is interactive.
 const CLICK_TO_INTERACTIVE: &str = r#"
     const done = arguments[arguments.length - 1];
-    const root = document.querySelector('#switchboard-widget').shadowRoot;
+    const root = document.querySelector('switchboard-chat').shadowRoot;
     const t0 = performance.now();
     root.querySelector('.sb-launcher').click();
     const ready = () => root.querySelector('.sb-messages > li') && root.querySelector('.sb-send:not([disabled])');
