@@ -14,6 +14,23 @@ pub const IDENTITY_SECRET: &str = "e2e-identity-secret-of-thirty-two-bytes";
 /// The admin token of the worker under test.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-of-thirty-two-bytes";
 
+/// Now, in seconds since the epoch (the worker under test runs on the real clock).
+pub fn now_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// A JWT the embedding site signs for `claims`, with the key the worker derives from
+/// [`IDENTITY_SECRET`] when no `IDENTITY_JWT_SECRET` is set.
+pub fn site_jwt(claims: &serde_json::Value) -> String {
+    let key = switchboard_edge::keys::jwt_key(IDENTITY_SECRET.as_bytes());
+    switchboard_edge::identity::sign_jwt(&key, claims)
+}
+
+/// `user_hash` for `user_id` as the embedding site computes it with [`IDENTITY_SECRET`].
+pub fn site_hash(user_id: &str) -> String {
+    switchboard_edge::identity::user_hash(IDENTITY_SECRET.as_bytes(), user_id)
+}
+
 /// A running local worker with its own KV folder.
 pub struct Stack {
     /// `http://127.0.0.1:<port>`.

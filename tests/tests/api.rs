@@ -4,10 +4,11 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 use switchboard_e2e::http::{call, get, post};
-use switchboard_e2e::stack::{Stack, TOKEN_SECRET};
+use switchboard_e2e::stack::{Stack, TOKEN_SECRET, now_s};
 use switchboard_e2e::webhook::{HANG, WebhookServer};
 use switchboard_edge::ids::{ConversationId, UserId};
-use switchboard_edge::token::TokenSigner;
+use switchboard_edge::keys::Keys;
+use switchboard_edge::token::{DEFAULT_LIFETIME_SECONDS, TokenSigner};
 
 struct Conversation {
     id: String,
@@ -28,6 +29,12 @@ async fn open(stack: &Stack, visitor: Option<&str>) -> (u16, Conversation, Value
     (status, c, json)
 }
 
+/// `v2-<32 hex>-<24 hex>`: a visitor credential as the server issues them.
+fn is_credential(v: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    v.strip_prefix("v2-").and_then(|rest| rest.split_once('-')).is_some_and(|(r, mac)| hex(r, 32) && hex(mac, 24))
+}
+
 async fn say(stack: &Stack, c: &Conversation, text: &str) -> Vec<String> {
     stack.say(&c.id, &c.token, text).await
 }
@@ -35,10 +42,21 @@ async fn say(stack: &Stack, c: &Conversation, text: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_api_contract_and_errors() {
     let stack = Stack::start(None).await;
-    let (status, c, created) = open(&stack, Some("e2e-visitor-1")).await;
+    // A first visit sends no visitor id: the server issues one, and the user id it derives
+    // contains nothing of it.
+    let (status, c, created) = open(&stack, None).await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!(created["user_id"], "u-e2e-visitor-1");
+    let credential = created["visitor_id"].as_str().expect("visitor_id").to_owned();
+    assert!(is_credential(&credential), "{created}");
+    let user = created["user_id"].as_str().expect("user_id");
+    assert!(
+        user.strip_prefix("u-").is_some_and(|h| h.len() == 24 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{created}"
+    );
+    assert!(!user.contains(&credential[3..35]), "the user id is not the visitor's: {created}");
     assert_eq!(created["messages"][0]["role"], "bot");
+    let token_parts: Vec<&str> = c.token.split('.').collect();
+    assert_eq!((token_parts.len(), token_parts[0], token_parts[2], token_parts[3]), (6, "v2", c.id.as_str(), user));
 
     assert_eq!(say(&stack, &c, "Where is my order?").await, ["Can you provide your order number?"]);
     assert_eq!(say(&stack, &c, "123456").await, ["Your order 123456 is out for delivery and expected by 6 PM today."]);
@@ -58,18 +76,40 @@ async fn conversations_api_contract_and_errors() {
     let ids: Vec<&str> = messages.iter().map(|m| m["id"].as_str().expect("id")).collect();
     assert_eq!(ids, ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"]);
 
-    // The same visitor gets the same conversation back, with its history.
-    let (status, again, resumed) = open(&stack, Some("e2e-visitor-1")).await;
+    // The visitor presenting its credential gets the same conversation back, with its history.
+    let (status, again, resumed) = open(&stack, Some(&credential)).await;
     assert_eq!((status, again.id.as_str()), (200, c.id.as_str()));
     assert_eq!(resumed["messages"].as_array().expect("messages").len(), 9);
+    assert_eq!((resumed["visitor_id"].as_str(), resumed["user_id"].as_str()), (Some(credential.as_str()), Some(user)));
+    // A visitor id the server did not issue (chosen by the client, or this one altered) is a
+    // new visitor with a credential of its own.
+    let altered =
+        format!("{}{}", &credential[..credential.len() - 1], if credential.ends_with('0') { '1' } else { '0' });
+    for chosen in ["e2e-visitor-1", user, altered.as_str()] {
+        let (status, other, json) = open(&stack, Some(chosen)).await;
+        assert_eq!(status, 201, "{chosen}: {json}");
+        assert_ne!(other.id, c.id, "{chosen}");
+        assert!(is_credential(json["visitor_id"].as_str().expect("visitor_id")) && json["visitor_id"] != credential);
+    }
 
     // Errors: JSON bodies with stable codes.
-    let forged = TokenSigner::new(TOKEN_SECRET)
-        .sign(&ConversationId::parse("c-does-not-exist").expect("id"), &UserId::parse("u-nobody-at-all").expect("id"));
-    let wrong_key = TokenSigner::new("not-the-secret").sign(
-        &ConversationId::parse(&c.id).expect("id"),
-        &UserId::parse(created["user_id"].as_str().expect("user")).expect("id"),
+    let signer = |secret: &str| TokenSigner::new(Keys::new(secret.as_bytes(), None).tokens, DEFAULT_LIFETIME_SECONDS);
+    let now_ms = now_s() * 1000;
+    let (this, this_user) = (ConversationId::parse(&c.id).expect("id"), UserId::parse(user).expect("id"));
+    let forged = signer(TOKEN_SECRET).sign(
+        &ConversationId::parse("c-does-not-exist").expect("id"),
+        &UserId::parse("u-nobody-at-all").expect("id"),
+        now_ms,
     );
+    let wrong_key = signer("not-the-secret-but-thirty-two-bytes-long").sign(&this, &this_user, now_ms);
+    // Signed with the right key a day and a minute ago: expired.
+    let expired = signer(TOKEN_SECRET).sign(&this, &this_user, now_ms - (DEFAULT_LIFETIME_SECONDS + 60) * 1000);
+    let (status, json) = get(&history_url, Some(&expired)).await.expect("GET with an expired token");
+    assert_eq!(status, 401, "{json}");
+    assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("expired")), "{json}");
+    // The same token signed now is accepted: only its age was wrong.
+    let fresh = signer(TOKEN_SECRET).sign(&this, &this_user, now_ms);
+    assert_eq!(get(&history_url, Some(&fresh)).await.expect("GET with a fresh token").0, 200);
     // (method, url, body, token, expected status, expected code)
     type Case<'a> = (&'a str, String, Option<&'a str>, Option<String>, u16, &'a str);
     let cases: Vec<Case> = vec![
