@@ -3,8 +3,7 @@
 
 use serde_json::{Value, json};
 use switchboard_e2e::http::{call, get, post};
-use switchboard_e2e::stack::{ADMIN_TOKEN, IDENTITY_SECRET, Stack};
-use switchboard_edge::identity::{sign_jwt, user_hash};
+use switchboard_e2e::stack::{ADMIN_TOKEN, Stack, now_s, site_hash, site_jwt};
 
 /// Eight ways to start a message, so that eight concurrent ones can be told apart.
 const GREETINGS: [&str; 8] = ["Hi", "Hello", "Hey", "Please", "So", "Quick question", "Excuse me", "Good morning"];
@@ -43,11 +42,12 @@ async fn history(stack: &Stack, c: &Conversation) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     let stack = Stack::start(None).await;
-    let hash = |id: &str| user_hash(IDENTITY_SECRET.as_bytes(), id);
+    let hash = site_hash;
 
     // A visitor asks, then signs in with a valid user_hash.
-    let (_, created) = open(&stack, json!({"channel": "web", "visitor_id": "laptop-visitor"})).await;
+    let (_, created) = open(&stack, json!({"channel": "web"})).await;
     let laptop = Conversation::from(&created);
+    let anonymous_credential = created["visitor_id"].as_str().expect("visitor_id").to_owned();
     assert_eq!(say(&stack, &laptop, "Where is my order?").await, ["Can you provide your order number?"]);
     let identify = |c: &Conversation, body: Value| {
         let url = c.url(&stack, "identify");
@@ -58,28 +58,45 @@ async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     assert_eq!((status, error["error"]["code"].as_str()), (401, Some("identity_rejected")), "forged hash");
     let (status, linked) = identify(&laptop, json!({"user_id": "ann-42", "user_hash": hash("ann-42")})).await;
     assert_eq!(status, 200, "{linked}");
+    // The conversation goes on as Ann's, with a new token and a new visitor credential; what
+    // the browser held before opens nothing of hers any more.
+    let anonymous = laptop;
+    let laptop = Conversation::from(&linked);
+    assert_eq!(laptop.id, anonymous.id, "the conversation in progress is Ann's now");
+    let rotated = linked["visitor_id"].as_str().expect("visitor_id");
+    assert!(rotated.starts_with("v2-") && rotated != anonymous_credential, "{linked}");
+    let (status, stale) = open(&stack, json!({"channel": "web", "visitor_id": anonymous_credential})).await;
+    assert_eq!(status, 201, "the old credential is a new visitor: {stale}");
+    assert_ne!(stale["conversation_id"].as_str(), Some(laptop.id.as_str()));
+    let (status, _) = get(&anonymous.url(&stack, "messages"), Some(&anonymous.token)).await.expect("history");
+    assert_eq!(status, 404, "the anonymous token no longer reads Ann's conversation");
+    // Resuming a verified person's conversation takes the identity again.
+    let (status, resumed) = open(
+        &stack,
+        json!({"channel": "web", "visitor_id": rotated, "user_id": "ann-42", "user_hash": hash("ann-42")}),
+    )
+    .await;
+    assert_eq!((status, resumed["conversation_id"].as_str()), (200, Some(laptop.id.as_str())), "{resumed}");
 
-    // A new browser with a new visitor id and a JWT for the same person: same conversation,
-    // same open question.
-    let jwt = sign_jwt(
-        IDENTITY_SECRET.as_bytes(),
-        &json!({"sub": "ann-42", "exp": 4_000_000_000u64, "phone": "+44 20 7946 0958"}),
-    );
-    let (status, created) = open(&stack, json!({"channel": "web", "visitor_id": "phone-visitor", "jwt": jwt})).await;
+    // A new browser with a JWT for the same person: same conversation, same open question.
+    let jwt = site_jwt(&json!({"sub": "ann-42", "exp": now_s() + 3600, "phone": "+44 20 7946 0958"}));
+    let (status, created) = open(&stack, json!({"channel": "web", "jwt": jwt})).await;
     assert_eq!(status, 200, "{created}");
     let phone = Conversation::from(&created);
     assert_eq!((phone.id.as_str(), phone.user.as_str()), (laptop.id.as_str(), laptop.user.as_str()));
+    // A JWT valid for longer than a day is refused.
+    let lasting = site_jwt(&json!({"sub": "ann-42", "exp": now_s() + 2 * 24 * 3600}));
+    let (status, refused) = open(&stack, json!({"channel": "web", "jwt": lasting})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (401, Some("identity_rejected")), "{refused}");
     assert_eq!(
         say(&stack, &phone, "123456").await,
         ["Your order 123456 is out for delivery and expected by 6 PM today."]
     );
-    let (status, _) =
-        open(&stack, json!({"channel": "web", "visitor_id": "evil-visitor", "user_id": "ann-42", "user_hash": "00ff"}))
-            .await;
+    let (status, _) = open(&stack, json!({"channel": "web", "user_id": "ann-42", "user_hash": "00ff"})).await;
     assert_eq!(status, 401, "a forged hash at creation is refused");
 
     // Another user's token reaches nothing of Ann's.
-    let (_, other) = open(&stack, json!({"channel": "web", "visitor_id": "bob-visitor"})).await;
+    let (_, other) = open(&stack, json!({"channel": "web"})).await;
     let bob = Conversation::from(&other);
     for (method, rest, body) in
         [("GET", "messages", None), ("POST", "messages", Some(r#"{"text":"hi"}"#)), ("POST", "end", Some(""))]
@@ -133,7 +150,8 @@ async fn verified_identity_isolation_concurrency_privacy_and_analytics() {
     let (status, report) = get(&stack.url("/v1/analytics"), Some(ADMIN_TOKEN)).await.expect("analytics");
     assert_eq!(status, 200, "{report}");
     let total = &report["total"];
-    assert_eq!(total["conversations"], 2, "{report}");
+    // Ann's, the one the stale credential started, and Bob's.
+    assert_eq!(total["conversations"], 3, "{report}");
     assert_eq!(total["turns"], 2 + 8 + 3, "{report}");
     assert_eq!(total["resolved"], 1);
     assert_eq!(total["feedback"], 2);
