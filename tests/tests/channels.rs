@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_e2e::fake_api::{FakeApi, Received};
 use switchboard_e2e::http::{get, post, raw};
-use switchboard_e2e::stack::{ADMIN_TOKEN, IDENTITY_SECRET, Stack};
+use switchboard_e2e::stack::{ADMIN_TOKEN, Stack, now_s, site_jwt};
 use switchboard_e2e::{root, wait_for};
-use switchboard_edge::identity::sign_jwt;
 
 const APP_SECRET: &str = "secret";
 const VERIFY_TOKEN: &str = "e2e-verify-token";
@@ -215,17 +214,11 @@ async fn relays_verify_dedupe_continue_across_channels_and_keep_privacy() {
     }
 
     // --- Continuity: web, then WhatsApp, then a call, one person. ---
-    let jwt = sign_jwt(
-        IDENTITY_SECRET.as_bytes(),
-        &json!({"sub": "ann-e2e", "exp": 4_000_000_000u64, "phone": "+1 555 123 0001", "name": "Ann"}),
-    );
-    let (status, created) = post(
-        &c.stack.url("/v1/conversations"),
-        &json!({"channel": "web", "visitor_id": "ann-e2e-laptop", "jwt": jwt}).to_string(),
-        None,
-    )
-    .await
-    .expect("POST /v1/conversations");
+    let jwt = site_jwt(&json!({"sub": "ann-e2e", "exp": now_s() + 3600, "phone": "+1 555 123 0001", "name": "Ann"}));
+    let (status, created) =
+        post(&c.stack.url("/v1/conversations"), &json!({"channel": "web", "jwt": jwt}).to_string(), None)
+            .await
+            .expect("POST /v1/conversations");
     assert_eq!(status, 200, "{created}");
     let (id, token) = (created["conversation_id"].as_str().unwrap(), created["token"].as_str().unwrap());
     assert_eq!(c.stack.say(id, token, "Where is my order?").await, [PROMPT]);
@@ -237,23 +230,60 @@ async fn relays_verify_dedupe_continue_across_channels_and_keep_privacy() {
     assert_eq!(status_message.target, "/v21.0/PNID/messages");
     assert_eq!(status_message.authorization.as_deref(), Some("Bearer e2e-whatsapp-token"));
 
-    let greeting = c.call("", "CA-ann", "+15551230001", &[]).await;
-    assert!(greeting.contains(r#"<Gather input="speech dtmf" action="/channels/twilio/voice?turn=1""#), "{greeting}");
+    // Someone calls with Ann's number as caller ID that the carrier did not attest, or texts
+    // from it: strangers, who get conversations of their own, not hers.
+    let spoofed = c.call("", "CA-spoofed", "+15551230001", &[("StirVerstat", "TN-Validation-Passed-B")]).await;
+    assert!(spoofed.contains(r#"action="/channels/twilio/voice?turn=1""#), "not attested: {spoofed}");
+    let asked = c
+        .call("turn=1", "CA-spoofed", "+15551230001", &[("SpeechResult", "Where is my order?"), ("Confidence", "0.9")])
+        .await;
+    assert!(!asked.contains(DELIVERY) && asked.contains(PROMPT), "a spoofed caller ID is asked afresh: {asked}");
+    let sms_from_ann = [
+        ("MessageSid", "SM-e2e-ann"),
+        ("From", "+15551230001"),
+        ("To", "+15550009999"),
+        ("Body", "Where is my order?"),
+    ];
+    c.twilio("/channels/twilio/sms", "", &sms_from_ann).await;
+    let to_ann_by_sms = |r: &Received| r.form().contains(&("To".into(), "+15551230001".into()));
+    let sent = c.wait_sent(&c.twilio, "the answer to the SMS from Ann's number", to_ann_by_sms).await;
+    let body_of = |r: &Received| r.form().into_iter().find(|(k, _)| k == "Body").map(|(_, v)| v).unwrap_or_default();
+    let texted: Vec<String> = sent.iter().filter(|r| to_ann_by_sms(r)).map(body_of).collect();
+    assert_eq!(texted, [PROMPT], "an SMS From is no proof of the number either");
+
+    // Ann calls, her number attested by the carrier (STIR/SHAKEN A, on the call's first
+    // request); later turns carry it in the action URL Twilio signs.
+    let greeting = c.call("", "CA-ann", "+15551230001", &[("StirVerstat", "TN-Validation-Passed-A")]).await;
+    assert!(
+        greeting.contains(r#"<Gather input="speech dtmf" action="/channels/twilio/voice?turn=1&amp;attested=1""#),
+        "{greeting}"
+    );
     let answered = c
-        .call("turn=1", "CA-ann", "+15551230001", &[("SpeechResult", "Where is my order?"), ("Confidence", "0.9")])
+        .call(
+            "turn=1&attested=1",
+            "CA-ann",
+            "+15551230001",
+            &[("SpeechResult", "Where is my order?"), ("Confidence", "0.9")],
+        )
         .await;
     assert!(answered.contains(DELIVERY), "answered from context: {answered}");
     // A retried request gets the same answer; the turn is not run again.
     let retried = c
-        .call("turn=1", "CA-ann", "+15551230001", &[("SpeechResult", "Where is my order?"), ("Confidence", "0.9")])
+        .call(
+            "turn=1&attested=1",
+            "CA-ann",
+            "+15551230001",
+            &[("SpeechResult", "Where is my order?"), ("Confidence", "0.9")],
+        )
         .await;
     assert_eq!(retried, answered);
-    let silence = c.call("turn=2&noinput=1", "CA-ann", "+15551230001", &[]).await;
+    let silence = c.call("turn=2&attested=1&noinput=1", "CA-ann", "+15551230001", &[]).await;
     assert!(silence.contains("Are you still there?"), "{silence}");
-    let handoff = c.call("turn=3", "CA-ann", "+15551230001", &[("SpeechResult", "I want to speak to a person")]).await;
+    let handoff =
+        c.call("turn=3&attested=1", "CA-ann", "+15551230001", &[("SpeechResult", "I want to speak to a person")]).await;
     assert!(handoff.contains(&format!("<Dial>{HANDOFF_NUMBER}</Dial>")), "{handoff}");
     let params = [("CallSid", "CA-ann"), ("From", "+15551230001"), ("CallStatus", "completed")];
-    let (_, _, hung_up) = c.twilio("/channels/twilio/voice", "turn=4", &params).await;
+    let (_, _, hung_up) = c.twilio("/channels/twilio/voice", "turn=4&attested=1", &params).await;
     assert_eq!(hung_up, r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#);
     // The web conversation is the same one: the call's turns are in its history.
     let (status, history) =
@@ -282,11 +312,11 @@ async fn relays_verify_dedupe_continue_across_channels_and_keep_privacy() {
     assert!(sent.iter().any(|r| to_dup(r) && r.json()["sender_action"] == "typing_on"), "typing indicator");
     assert!(sent.iter().filter(|r| to_dup(r)).all(|r| r.authorization.as_deref() == Some("Bearer e2e-page-token")));
 
-    let update =
-        json!({"update_id": 5001, "message": {"message_id": 9, "chat": {"id": 4242}, "text": "Where is my order?"}});
+    let update = json!({"update_id": 5001, "message": {"message_id": 9, "chat": {"id": 4242, "type": "private"},
+                        "from": {"id": 4242}, "text": "Where is my order?"}});
     assert_eq!(c.telegram(&update).await, 200);
     assert_eq!(c.telegram(&update).await, 200);
-    let next = json!({"update_id": 5002, "callback_query": {"id": "cb-1", "from": {"id": 4242}, "message": {"message_id": 10, "chat": {"id": 4242}}, "data": "222222"}});
+    let next = json!({"update_id": 5002, "callback_query": {"id": "cb-1", "from": {"id": 4242}, "message": {"message_id": 10, "chat": {"id": 4242, "type": "private"}}, "data": "222222"}});
     assert_eq!(c.telegram(&next).await, 200);
     let sent = c
         .wait_sent(&c.telegram, "the answer to the button press", |r| {
@@ -321,10 +351,9 @@ async fn relays_verify_dedupe_continue_across_channels_and_keep_privacy() {
         ("Body", "Where is order 111111?"),
     ];
     c.twilio("/channels/twilio/sms", "", &marker).await;
-    let body_of = |r: &Received| r.form().into_iter().find(|(k, _)| k == "Body").map(|(_, v)| v).unwrap_or_default();
     let sent = c.wait_sent(&c.twilio, "the SMS after the duplicate", |r| body_of(r).contains("111111")).await;
     assert_eq!(sent.iter().filter(|r| body_of(r).contains("333333")).count(), 1, "SM-e2e-1 twice, one SMS");
-    let first = &sent[0];
+    let first = sent.iter().find(|r| body_of(r).contains("333333")).unwrap();
     assert_eq!(first.target, "/2010-04-01/Accounts/ACe2e/Messages.json");
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("ACe2e:{TWILIO_TOKEN}"));
     assert_eq!(first.authorization.as_deref(), Some(format!("Basic {basic}").as_str()));
@@ -360,6 +389,11 @@ async fn relays_verify_dedupe_continue_across_channels_and_keep_privacy() {
     assert!(all.contains("[not stored]"), "{all}");
     let ann = created["user_id"].as_str().unwrap();
     assert_eq!(dump.get("id:phone:+15551230001").map(|u| u.trim()), Some(ann), "the phone is Ann's");
+    // The spoofed call and the SMS from her number are indexed apart, as users of their own.
+    for apart in ["id:call:+15551230001", "id:sms:+15551230001"] {
+        let user = dump.get(apart).map(|u| u.trim()).unwrap_or_else(|| panic!("{apart} in:\n{all}"));
+        assert_ne!(user, ann, "{apart}");
+    }
     assert!(dump.contains_key("id:messenger:PSID-DUP") && dump.contains_key("id:telegram:4242"), "{all}");
 
     // --- Mobile apps use the REST API: the documented example runs. ---
