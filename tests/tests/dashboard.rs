@@ -18,9 +18,9 @@ use switchboard_e2e::{root, wait_for};
 const WAIT: Duration = Duration::from_secs(20);
 const APP_SECRET: &str = "e2e-meta-app-secret";
 
-/// A web conversation through the API: its id and token.
-async fn open(stack: &Stack, visitor: &str) -> (String, String) {
-    let body = json!({"channel": "web", "visitor_id": visitor}).to_string();
+/// A new visitor's web conversation through the API: its id and token.
+async fn open(stack: &Stack) -> (String, String) {
+    let body = json!({"channel": "web"}).to_string();
     let (status, json) = post(&stack.url("/v1/conversations"), &body, None).await.expect("POST conversations");
     assert_eq!(status, 201, "{json}");
     (json["conversation_id"].as_str().unwrap().into(), json["token"].as_str().unwrap().into())
@@ -50,22 +50,22 @@ async fn whatsapp(stack: &Stack, phone: &str, id: &str, text: &str) {
 /// prompt), 1 handoff, 2 resolved, votes 2 of 3 helpful. WhatsApp: 2 conversations, 3 turns
 /// (all matched), 1 handoff, 1 resolved, no votes.
 async fn script(stack: &Stack) {
-    let a = open(stack, "visitor-dash-a").await;
+    let a = open(stack).await;
     stack.say(&a.0, &a.1, "Where is my order?").await;
     stack.say(&a.0, &a.1, "123456").await;
     vote(stack, &a, true).await;
     let url = stack.url(&format!("/v1/conversations/{}/end", a.0));
     assert_eq!(post(&url, "", Some(&a.1)).await.expect("end").0, 204);
 
-    let b = open(stack, "visitor-dash-b").await;
+    let b = open(stack).await;
     stack.say(&b.0, &b.1, "the weather on mars is cold").await;
     stack.say(&b.0, &b.1, "purple elephants dance").await;
     vote(stack, &b, false).await;
 
-    let c = open(stack, "visitor-dash-c").await;
+    let c = open(stack).await;
     stack.say(&c.0, &c.1, "I want to speak to a person").await;
 
-    let d = open(stack, "visitor-dash-d").await;
+    let d = open(stack).await;
     stack.say(&d.0, &d.1, "The weather on Mars is cold").await;
     vote(stack, &d, true).await;
     stack.say(&d.0, &d.1, "Goodbye").await;
