@@ -7,7 +7,7 @@ use crate::message::{self, Click, is_unsent};
 use crate::session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use switchboard_dialog::protocol::{ConversationStatus, Feedback, Identify, Message, Role};
+use switchboard_dialog::protocol::{ConversationCreated, ConversationStatus, Feedback, Identify, Message, Role};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -42,6 +42,8 @@ pub enum Command {
 /// A message typed while the API could not be reached, sent again when it can.
 #[derive(Debug, Clone, PartialEq)]
 struct Queued {
+    /// Numbers the local ids, from 1.
+    n: u64,
     local_id: String,
     text: String,
     payload: Option<String>,
@@ -121,58 +123,112 @@ pub fn ChatPanel(
     };
     // Whether `id` is still the open conversation (a reply may outlive a shutdown or identify).
     let current = move |id: &str| conversation.with_untracked(|c| c.as_ref().is_some_and(|(c, _)| c == id));
+    let fail = move |e: &ApiError| status.set(failed(e, i18n::strings(&locale.get_untracked())));
 
     // Sends the oldest queued message; on success the next one follows.
     let flush = StoredValue::new_local(None::<Callback<()>>);
-    let connect = {
-        let client = client.clone();
-        move |identity: Option<Identify>| {
-            let client = client.clone();
-            spawn_local(async move {
-                let stored = session::visitor_id(client.endpoint());
-                match client.open(stored, identity).await {
-                    Ok(created) => {
-                        session::remember_visitor(client.endpoint(), &created.visitor_id);
-                        // Messages typed (or sent through the API) before the conversation
-                        // was open stay below its history and go out now.
-                        let queued: Vec<Message> =
-                            messages.with_untracked(|m| m.iter().filter(|m| is_unsent(&m.id)).cloned().collect());
-                        cursor.set_value(0);
-                        seen(&created.messages);
-                        track(created.status, false);
-                        messages.set(created.messages.into_iter().chain(queued).collect());
-                        conversation.set(Some((created.conversation_id, created.token)));
-                        status.set(Status::Ready);
-                        if let Some(next) = flush.get_value() {
-                            next.run(());
-                        }
-                    }
-                    Err(e) => status.set(failed(&e, i18n::strings(&locale.get_untracked()))),
-                }
-            });
+    let run_flush = move || {
+        if let Some(next) = flush.get_value() {
+            next.run(());
         }
+    };
+    // A conversation opened, resumed or identified: its history (with what is still unsent
+    // below it), its token, and the visitor credential, which the API may rotate on any of
+    // them (an empty one keeps the stored one).
+    let endpoint = StoredValue::new(client.endpoint().to_owned());
+    let opened = move |created: ConversationCreated| {
+        endpoint.with_value(|e| session::remember_visitor(e, &created.visitor_id));
+        // Messages typed (or sent through the API) before the conversation was open go out now.
+        let queued: Vec<Message> =
+            messages.with_untracked(|m| m.iter().filter(|m| is_unsent(&m.id)).cloned().collect());
+        cursor.set_value(0);
+        seen(&created.messages);
+        track(created.status, false);
+        messages.set(created.messages.into_iter().chain(queued).collect());
+        conversation.set(Some((created.conversation_id, created.token)));
+        status.set(Status::Ready);
+        run_flush();
+    };
+    let api = StoredValue::new(client);
+    // Shutdowns so far: an answer to what was asked before one is for a visitor who is gone.
+    let epoch = StoredValue::new(0u32);
+    // Opens (or resumes) the visitor's conversation with the stored visitor id; false when
+    // that failed (the status says why).
+    let open = move |identity: Option<Identify>| async move {
+        let client = api.get_value();
+        let asked = epoch.get_value();
+        let result = client.open(session::visitor_id(client.endpoint()), identity).await;
+        if epoch.get_value() != asked {
+            return false;
+        }
+        match result {
+            Ok(created) => {
+                opened(created);
+                true
+            }
+            Err(e) => {
+                fail(&e);
+                false
+            }
+        }
+    };
+    let connect = move |identity: Option<Identify>| {
+        spawn_local(async move {
+            open(identity).await;
+        })
     };
     connect(None);
 
-    let send_next = {
-        let client = client.clone();
-        Callback::new(move |()| {
-            let Some((id, token)) = conversation.get_untracked() else { return };
-            let Some(next) = queue.with_value(|q| q.first().cloned()) else { return };
-            status.set(Status::Waiting);
-            let client = client.clone();
-            spawn_local(async move {
-                match client.send(&id, &token, &next.text, next.payload.clone()).await {
-                    Ok(reply) if current(&id) => {
-                        queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
-                        messages.update(|m| {
-                            if let Some(local) = m.iter_mut().find(|m| m.id == next.local_id) {
-                                local.id = [&next.local_id, "-sent"].concat();
-                            }
-                        });
+    // Tokens expire: after a 401 on `stale` (still the current token), the conversation is
+    // opened again with the stored visitor id, never twice at a time. True when there is now
+    // another token to retry with. What the retry is `for` (a queued message's number, or
+    // [`POLLING`]) is kept until a call is accepted: a call refused again with the fresh token
+    // fails rather than renews forever.
+    let renewing = StoredValue::new(false);
+    let renewed_for = StoredValue::new(0u64);
+    let holds = move |t: &str| conversation.with_untracked(|c| c.as_ref().is_some_and(|(_, now)| now == t));
+    let renew = move |stale: String, purpose: u64| async move {
+        if holds(&stale) && !renewing.get_value() {
+            renewing.set_value(true);
+            open(None).await;
+            renewing.set_value(false);
+        }
+        let renewed = conversation.with_untracked(Option::is_some) && !holds(&stale);
+        if renewed {
+            renewed_for.set_value(purpose);
+        }
+        renewed
+    };
+    let refused = |e: &ApiError| matches!(e, ApiError::Rejected { status: 401, .. });
+
+    // One message at a time, so a retry after a renewal never sends one twice.
+    let sending = StoredValue::new(false);
+    let send_next = Callback::new(move |()| {
+        let Some((id, token)) = conversation.get_untracked() else { return };
+        let Some(next) = queue.with_value(|q| q.first().cloned()) else { return };
+        if sending.get_value() {
+            return;
+        }
+        sending.set_value(true);
+        status.set(Status::Waiting);
+        spawn_local(async move {
+            let client = api.get_value();
+            let result = client.send(&id, &token, &next.text, next.payload.clone()).await;
+            sending.set_value(false);
+            let done = || queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
+            match result {
+                Ok(reply) => {
+                    renewed_for.set_value(0);
+                    done();
+                    messages.update(|m| {
+                        if let Some(local) = m.iter_mut().find(|m| m.id == next.local_id) {
+                            local.id = [&next.local_id, "-sent"].concat();
+                        }
+                    });
+                    if current(&id) {
                         if handling.get_value().with_humans() && !reply.status.with_humans() {
-                            // The humans just handed back: what they wrote since the last poll
-                            // comes first.
+                            // The humans just handed back: what they wrote since the last
+                            // poll comes first.
                             if let Ok(missed) = client.poll(&id, &token, cursor.get_value()).await {
                                 absorb(missed.messages);
                             }
@@ -181,27 +237,33 @@ pub fn ChatPanel(
                         absorb(reply.messages);
                         status.set(Status::Ready);
                         track(reply.status, true);
-                        if let Some(again) = flush.get_value() {
-                            again.run(());
-                        }
                     }
-                    Ok(_) => {}
-                    Err(ApiError::Network(_)) => status.set(Status::Offline),
-                    Err(e) => {
-                        queue.update_value(|q| q.retain(|m| m.local_id != next.local_id));
-                        status.set(failed(&e, i18n::strings(&locale.get_untracked())));
+                    run_flush();
+                }
+                Err(ApiError::Network(_)) => status.set(Status::Offline),
+                Err(e) if refused(&e) && renewed_for.get_value() != next.n => {
+                    // Renewed: opening flushed the queue already, or (renewed by another call)
+                    // it goes out now. Otherwise a renewal elsewhere flushes it when done, or
+                    // opening failed (the status says why) and it waits in the queue.
+                    if renew(token, next.n).await {
+                        run_flush();
                     }
                 }
-            });
-        })
-    };
+                Err(e) => {
+                    done();
+                    fail(&e);
+                }
+            }
+        });
+    });
     flush.set_value(Some(send_next));
 
     let enqueue = move |text: String, payload: Option<String>| {
         local_ids.update_value(|n| *n += 1);
-        let local_id = ["local-", &local_ids.get_value().to_string()].concat();
+        let n = local_ids.get_value();
+        let local_id = ["local-", &n.to_string()].concat();
         messages.update(|m| m.push(Message { text: text.clone(), ..local(&local_id) }));
-        queue.update_value(|q| q.push(Queued { local_id, text, payload }));
+        queue.update_value(|q| q.push(Queued { n, local_id, text, payload }));
         if status.get_untracked() != Status::Waiting {
             send_next.run(());
         }
@@ -209,34 +271,36 @@ pub fn ChatPanel(
 
     // While a human is awaited or active, their messages are fetched every few seconds.
     let in_flight = StoredValue::new(false);
-    let poll = {
-        let client = client.clone();
-        move || {
-            let Some((id, token)) = conversation.get_untracked() else { return };
-            let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
-            let idle = !handling.get_value().with_humans() || in_flight.get_value();
-            if idle || hidden || status.get_untracked() == Status::Offline {
-                return;
-            }
-            in_flight.set_value(true);
-            let client = client.clone();
-            spawn_local(async move {
-                match client.poll(&id, &token, cursor.get_value()).await {
-                    Ok(reply) if current(&id) => {
-                        seen(&reply.messages);
-                        // "An agent joined" comes before what they wrote.
-                        track(reply.status, true);
-                        absorb(reply.messages);
-                    }
-                    // The conversation is gone (expired, merged): stop asking.
-                    Err(ApiError::Rejected { status, .. }) if status < 500 => {
-                        handling.set_value(ConversationStatus::Bot);
-                    }
-                    _ => {}
-                }
-                in_flight.set_value(false);
-            });
+    let poll = move || {
+        let Some((id, token)) = conversation.get_untracked() else { return };
+        let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+        let idle = !handling.get_value().with_humans() || in_flight.get_value();
+        if idle || hidden || status.get_untracked() == Status::Offline {
+            return;
         }
+        in_flight.set_value(true);
+        spawn_local(async move {
+            match api.get_value().poll(&id, &token, cursor.get_value()).await {
+                Ok(reply) if current(&id) => {
+                    renewed_for.set_value(0);
+                    seen(&reply.messages);
+                    // "An agent joined" comes before what they wrote.
+                    track(reply.status, true);
+                    absorb(reply.messages);
+                }
+                // An expired token: carry on with a new one (opening fetches what was missed).
+                Err(e) if refused(&e) && renewed_for.get_value() != POLLING => {
+                    renew(token, POLLING).await;
+                }
+                // The conversation is gone (expired, merged), or a fresh token was refused:
+                // stop asking.
+                Err(ApiError::Rejected { status, .. }) if status < 500 => {
+                    handling.set_value(ConversationStatus::Bot);
+                }
+                _ => {}
+            }
+            in_flight.set_value(false);
+        });
     };
 
     // Back online: whatever waits in the queue goes out, oldest first.
@@ -256,40 +320,44 @@ pub fn ChatPanel(
 
     let on_send = Callback::new(move |text: String| enqueue(text, None));
     let on_choose = Callback::new(move |(label, payload): (String, String)| enqueue(label, Some(payload)));
-    let on_feedback = {
-        let client = client.clone();
-        Callback::new(move |(message_id, helpful): (Option<String>, bool)| {
-            let Some((id, token)) = conversation.get_untracked() else { return };
-            let client = client.clone();
-            // A lost vote is not worth bothering the user about.
-            spawn_local(async move {
-                let _ = client.feedback(&id, &token, &Feedback { message_id, helpful }).await;
-            });
-        })
-    };
-
-    let identify = {
-        let client = client.clone();
-        let connect = connect.clone();
-        move |identity: Identify| {
-            let Some((id, token)) = conversation.get_untracked() else {
-                connect(Some(identity));
-                return;
-            };
-            let client = client.clone();
-            spawn_local(async move {
-                match client.identify(&id, &token, &identity).await {
-                    Ok(created) => {
-                        cursor.set_value(0);
-                        seen(&created.messages);
-                        track(created.status, false);
-                        messages.set(created.messages);
-                        conversation.set(Some((created.conversation_id, created.token)));
+    let on_feedback = Callback::new(move |(message_id, helpful): (Option<String>, bool)| {
+        let Some((id, token)) = conversation.get_untracked() else { return };
+        // A lost vote is not worth bothering the user about; one refused for an expired token
+        // is cast again with the new one.
+        spawn_local(async move {
+            let client = api.get_value();
+            let vote = Feedback { message_id, helpful };
+            match client.feedback(&id, &token, &vote).await {
+                Err(e) if refused(&e) && renew(token, 0).await => {
+                    if let Some((id, token)) = conversation.get_untracked() {
+                        let _ = client.feedback(&id, &token, &vote).await;
                     }
-                    Err(e) => status.set(failed(&e, i18n::strings(&locale.get_untracked()))),
                 }
-            });
-        }
+                _ => {}
+            }
+        });
+    });
+
+    let identify = move |identity: Identify| {
+        let Some((id, token)) = conversation.get_untracked() else {
+            connect(Some(identity));
+            return;
+        };
+        let asked = epoch.get_value();
+        spawn_local(async move {
+            let result = api.get_value().identify(&id, &token, &identity).await;
+            if epoch.get_value() != asked {
+                return;
+            }
+            match result {
+                Ok(created) => opened(created),
+                // An expired token, not a refused identity: open again, verifying it there.
+                Err(ApiError::Rejected { status: 401, code }) if !code.starts_with("identity") => {
+                    open(Some(identity)).await;
+                }
+                Err(e) => fail(&e),
+            }
+        });
     };
 
     Effect::new(move |_| {
@@ -299,11 +367,13 @@ pub fn ChatPanel(
         for command in batch {
             match command {
                 Command::SendMessage(text) => enqueue(text, None),
-                Command::Identify(identity) => identify.clone()(identity),
+                Command::Identify(identity) => identify(identity),
                 Command::SetLocale(l) => locale.set(l),
                 Command::Shutdown => {
-                    session::forget(client.endpoint());
+                    epoch.update_value(|e| *e += 1);
+                    endpoint.with_value(|e| session::forget(e));
                     queue.update_value(Vec::clear);
+                    renewed_for.set_value(0);
                     handling.set_value(ConversationStatus::Bot);
                     cursor.set_value(0);
                     conversation.set(None);
@@ -337,6 +407,10 @@ pub fn ChatPanel(
 
 /// How often a human's messages are fetched while one is awaited or active.
 const POLL_MS: i32 = 3000;
+
+/// What a token renewal was for when polling asked for it (queued messages go by their
+/// numbers, from 1).
+const POLLING: u64 = u64::MAX;
 
 /// An empty user message with a local id.
 fn local(id: &str) -> Message {

@@ -1,4 +1,5 @@
-//! What the widget remembers in the browser: the anonymous visitor id, per API endpoint.
+//! What the widget remembers in the browser: the anonymous visitor's credential (the
+//! `visitor_id` the API issues), per API endpoint.
 //! The conversation itself lives at the edge, so a reload or another page resumes it.
 
 fn key(endpoint: &str) -> String {
@@ -14,8 +15,12 @@ pub fn visitor_id(endpoint: &str) -> Option<String> {
     storage()?.get_item(&key(endpoint)).ok()?
 }
 
-/// Remembers the visitor id the API assigned.
+/// Remembers the visitor credential the API issued, replacing the stored one (the API may
+/// rotate it on any open or identify); an empty one means "keep what you have".
 pub fn remember_visitor(endpoint: &str, visitor_id: &str) {
+    if visitor_id.is_empty() {
+        return;
+    }
     if let Some(s) = storage() {
         // Private modes may refuse to store; the conversation then lasts for the page view.
         let _ = s.set_item(&key(endpoint), visitor_id);
