@@ -458,6 +458,12 @@ pub struct UserSession {
     limits: RefCell<Option<Rc<Limits>>>,
 }
 
+// wasm-bindgen asks this of an exported class when panics unwind: a request that panicked
+// must not leave the object broken for the next ones. The lock and the cells are released by
+// their guards as the panic unwinds, and what they hold only paces and schedules KV writes
+// (storage holds the parked values; `fetch` sets the alarm for them after a panic too).
+impl std::panic::RefUnwindSafe for UserSession {}
+
 impl DurableObject for UserSession {
     fn new(state: State, env: Env) -> Self {
         Self { state, env, turns: Mutex::new(()), writes: RefCell::default(), limits: RefCell::default() }
@@ -465,7 +471,10 @@ impl DurableObject for UserSession {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let entry = Entry::of("UserSession.fetch", &req);
-        guarded(entry, self.serve(req)).await
+        let response = guarded(entry, self.serve(req)).await;
+        // After a panic too: a write the request parked before it is flushed by the alarm.
+        self.schedule_flush().await?;
+        response
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -514,12 +523,18 @@ impl UserSession {
             };
             self.state.wait_until(caught("UserSession.wait_until", None, record).map(drop));
         }
+        self.schedule_flush().await?;
+        respond(response)
+    }
+
+    /// Sets the alarm for the writes parked so far, if any.
+    async fn schedule_flush(&self) -> Result<()> {
         let flush_at = self.writes.borrow().flush_at_ms;
         if let Some(at) = flush_at {
             let offset = at.saturating_sub(JsClock.now_ms()).max(1) as i64;
             self.state.storage().set_alarm(offset).await?;
         }
-        respond(response)
+        Ok(())
     }
 
     /// The alarm: parked KV writes are flushed ([`DurableObject::alarm`] catches its panics).

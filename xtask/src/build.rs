@@ -240,37 +240,61 @@ impl<'a> Bytes<'a> {
     }
 }
 
+/// The standard library the worker's build compiles (see [`worker`]).
+const WORKER_BUILD_STD: &str = "-Zbuild-std=std,panic_unwind";
+
+/// rustc flags of the worker's build. Cargo never passes `-Cpanic=unwind` for a profile's
+/// `panic = "unwind"` (it is rustc's default, but not the wasm target's), so it is given here;
+/// with it rustc also turns on wasm exception handling (`try`/`catch`).
+const WORKER_RUSTFLAGS: &[&str] = &["-Cpanic=unwind"];
+
+/// `cargo` or worker-build with the environment of the worker's build: unstable `-Z` flags
+/// allowed on the pinned stable toolchain, as for the widget.
+fn unwinding(command: &mut Command) -> &mut Command {
+    command.env("RUSTC_BOOTSTRAP", "1").env("CARGO_ENCODED_RUSTFLAGS", WORKER_RUSTFLAGS.join("\x1f"))
+}
+
 /// worker-build, told where the pinned tools are so it downloads nothing. It re-runs wasm-opt
 /// every time, so it is skipped when the worker's wasm has not changed since the last bundle.
+///
+/// Panics unwind in the worker (profile `worker`: the release settings with `panic =
+/// "unwind"`), so `edge/src/glue.rs` catches one at the entry point that was called and answers
+/// a JSON 500, and the isolate's other requests go on. With `panic = "abort"` a panic trapped
+/// and the runtime failed every request in flight on the instance while it instantiated it
+/// again. The standard library is compiled with the worker (`-Zbuild-std=std,panic_unwind`; the
+/// prebuilt one aborts), unstable flags allowed by `RUSTC_BOOTSTRAP` as for the widget (a new
+/// toolchain must be checked against them before the pin moves). worker-build's own
+/// `--panic-unwind` would do the same with `cargo +nightly`: not the pinned toolchain. Its own
+/// cargo build, with these arguments and environment, finds the worker built. The worker has
+/// its own target folder, so these flags never meet the console's build.
 pub fn worker(root: &Path, tools: &Tools) -> Result<()> {
-    step("compiling the worker (wasm32, release)", || {
-        exec(Command::new("cargo").args([
-            "build",
-            "--package",
-            "switchboard-edge",
-            "--lib",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-        ]))
+    let target_dir = root.join("target/worker");
+    step("compiling the worker (wasm32, panics unwind, std built with it)", || {
+        exec(
+            unwinding(Command::new("cargo").current_dir(root))
+                .args(["build", "--package", "switchboard-edge", "--lib", "--target", "wasm32-unknown-unknown"])
+                .args(["--profile", "worker", WORKER_BUILD_STD, "--target-dir"])
+                .arg(&target_dir),
+        )
     })?;
-    let input = root.join("target/wasm32-unknown-unknown/release/switchboard_edge.wasm");
+    let input = target_dir.join("wasm32-unknown-unknown/worker/switchboard_edge.wasm");
     if up_to_date(&[&input, &root.join("edge/wrangler.toml")], &root.join("edge/build/index.js")) {
         println!("==> worker bundle in edge/build/ is up to date");
         return Ok(());
     }
-    step("bundling the worker (worker-build --release)", || {
+    step("bundling the worker (worker-build --profile worker)", || {
         exec(
-            Command::new(&tools.worker_build)
-                .args(["--release", "edge"])
-                .current_dir(root)
+            unwinding(Command::new(&tools.worker_build).current_dir(root))
+                // After the crate's path: the arguments of its cargo build.
+                .args(["--profile", "worker", "edge", WORKER_BUILD_STD, "--target-dir"])
+                .arg(&target_dir)
                 .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
                 .env("WASM_OPT_BIN", &tools.wasm_opt)
                 .env("ESBUILD_BIN", &tools.esbuild),
         )
     })?;
     // worker-build keeps the function names (≈ 470 KB raw, ≈ 130 KB gzip) for stack traces;
-    // a panic's message and location still reach the log without them.
+    // a panic's location still reaches the log without them.
     step("dropping the worker's name section", || {
         let wasm = root.join("edge/build/index_bg.wasm");
         let stripped = without_custom_section(&std::fs::read(&wasm)?, "name")?;
