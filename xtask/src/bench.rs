@@ -1,16 +1,44 @@
 //! `cargo xtask bench`: the worker under a bounded load in local workerd (`wrangler dev`) on
 //! loopback, printing throughput and latency. Figures, not assertions.
 //!
-//! Each of `--clients N` (default 8) clients opens its own conversation (so its own user and
-//! Durable Object) and sends messages back to back over a keep-alive connection for
-//! `--seconds S` (default 20). Every request is a full turn: token check, the user's object,
-//! KV reads and writes, the engine, analytics.
+//! Two loads:
+//!
+//! - **Timed** (the default): each of `--clients N` (default 8) clients opens its own
+//!   conversation (so its own user and Durable Object) and sends messages back to back over a
+//!   keep-alive connection for `--seconds S` (default 20).
+//! - **Conversations**: `--conversations C --turns T` (e.g. 200 × 50): C clients at once, each
+//!   its own thread and connection, each sending its T turns in order and waiting for every
+//!   answer. Afterwards each conversation's history (`GET /v1/conversations/{id}/messages`) is
+//!   read back and compared with what was sent: a turn answered 200 whose user message is not
+//!   there is *lost*, a user message stored twice is *duplicated*; a turn that failed but was
+//!   stored anyway is counted apart (the answer was lost, not the turn).
+//!
+//! Every request is a full turn: token check, the user's object, KV reads and writes, the
+//! engine, analytics. Options for both: `--hog N` starts N CPU-bound processes beside the load
+//! (busy `sh` loops, stopped by PID at the end), the way a busy machine is; `--json` also prints
+//! the figures as one JSON object (the last line); `--no-build` serves the worker already in
+//! `edge/build/`; `--debug` runs wrangler with `--log-level debug`; `--in-tree` serves the
+//! working tree itself instead of a copy.
+//!
+//! By default wrangler serves a **copy** of the built worker and `public/` (in
+//! `target/bench-state/root/`): `wrangler dev` watches its bundle and its assets folder, and
+//! on any change there it restarts workerd, failing every request in flight with `503 Your
+//! worker restarted mid-request` (README, Performance). A build run beside the bench would
+//! otherwise be measured as the worker's errors.
+//!
+//! The figures also say what the machine was doing: the load average before and after, how
+//! often wrangler reloaded the worker (its log), how many workerd processes came and went, and
+//! the largest resident memory of one (sampled from `/proc` every 250 ms).
 
 use anyhow::{Context, Result, bail};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use xtask::wrangler::DevServer;
 
@@ -25,21 +53,72 @@ const MESSAGES: &[&str] = &[
     "thanks",
 ];
 
-pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    let flag = |name: &str, default: u64| -> Result<u64> {
-        match args.iter().position(|a| a == name) {
-            Some(i) => args.get(i + 1).context("a value")?.parse().with_context(|| format!("{name} takes a number")),
-            None => Ok(default),
+/// What `cargo xtask bench` was asked for.
+struct Options {
+    clients: u64,
+    seconds: u64,
+    /// `Some((conversations, turns))`: the conversations load.
+    conversations: Option<(u64, u64)>,
+    hogs: u64,
+    json: bool,
+    build: bool,
+    debug: bool,
+    in_tree: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self> {
+        const FLAGS: &[&str] = &["--json", "--no-build", "--debug", "--in-tree"];
+        const VALUED: &[&str] = &["--clients", "--seconds", "--conversations", "--turns", "--hog"];
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            if VALUED.contains(&arg.as_str()) {
+                rest.next();
+            } else if !FLAGS.contains(&arg.as_str()) {
+                bail!("unknown bench option '{arg}'; expected {} or {}", VALUED.join(" N, "), FLAGS.join(", "));
+            }
         }
-    };
-    let (clients, seconds) = (flag("--clients", 8)?, flag("--seconds", 20)?);
-    let tools = crate::tools::ensure(root)?;
-    crate::build::all(root, &tools)?;
+        let number = |name: &str| -> Result<Option<u64>> {
+            match args.iter().position(|a| a == name) {
+                Some(i) => {
+                    let value = args.get(i + 1).with_context(|| format!("{name} takes a number"))?;
+                    Ok(Some(value.parse().with_context(|| format!("{name} takes a number, not '{value}'"))?))
+                }
+                None => Ok(None),
+            }
+        };
+        let has = |name: &str| args.iter().any(|a| a == name);
+        let conversations = match (number("--conversations")?, number("--turns")?) {
+            (Some(c), turns) => Some((c.max(1), turns.unwrap_or(50).max(1))),
+            (None, Some(_)) => bail!("--turns goes with --conversations (e.g. --conversations 200 --turns 50)"),
+            (None, None) => None,
+        };
+        Ok(Options {
+            clients: number("--clients")?.unwrap_or(8).max(1),
+            seconds: number("--seconds")?.unwrap_or(20).max(1),
+            conversations,
+            hogs: number("--hog")?.unwrap_or(0),
+            json: has("--json"),
+            build: !has("--no-build"),
+            debug: has("--debug"),
+            in_tree: has("--in-tree"),
+        })
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let options = Options::parse(args)?;
+    if options.build {
+        let tools = crate::tools::ensure(root)?;
+        crate::build::all(root, &tools)?;
+    }
     let state = root.join("target/bench-state");
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state)?;
+    let served = if options.in_tree { root.to_path_buf() } else { snapshot(root, &state.join("root"))? };
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let inspector = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let unlimited = || "1000000".to_string();
     let server = DevServer {
         port,
         inspector_port: inspector,
@@ -48,28 +127,67 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         token_secret: "bench-token-secret-of-thirty-two-bytes",
         fulfillment_url: None,
         vars: vec![
-            ("USER_RATE_PER_MINUTE", "1000000".into()),
-            ("IP_RATE_PER_MINUTE", "1000000".into()),
-            ("IP_CONVERSATIONS_PER_HOUR", "1000000".into()),
+            ("USER_RATE_PER_MINUTE", unlimited()),
+            ("IP_RATE_PER_MINUTE", unlimited()),
+            ("IP_CONVERSATIONS_PER_HOUR", unlimited()),
+            ("HANDOFFS_PER_IP", unlimited()),
         ],
     };
-    let log = std::fs::File::create(state.join("wrangler.log"))?;
+    let log_path = state.join("wrangler.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut command = server.command(&served);
+    if options.debug {
+        command.args(["--log-level", "debug"]);
+    }
     // Its own process group: wrangler starts node and workerd children, all stopped together.
-    let mut child = server
-        .command(root)
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .context("starting wrangler")?;
-    let result = load(port, clients, seconds);
-    let group = format!("-{}", child.id());
-    let _ = std::process::Command::new("kill").args(["-TERM", "--", &group]).status();
+    let mut child =
+        command.stdout(log.try_clone()?).stderr(log).process_group(0).spawn().context("starting wrangler")?;
+    let group = child.id();
+    let result = wait_healthy(port).and_then(|()| {
+        let hogs = Hogs::start(options.hogs)?;
+        let machine = Machine::start(group);
+        let figures = match options.conversations {
+            Some((conversations, turns)) => conversations_load(port, conversations, turns),
+            None => timed_load(port, options.clients, options.seconds),
+        };
+        let processes = machine.stop();
+        drop(hogs);
+        Ok((figures?, processes))
+    });
+    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).status();
     let _ = child.wait();
-    result
+    let (figures, processes) = result?;
+    let reloads = std::fs::read_to_string(&log_path).unwrap_or_default().matches("Reloading local server").count();
+    report(&options, &figures, &processes, reloads);
+    Ok(())
 }
 
-fn load(port: u16, clients: u64, seconds: u64) -> Result<()> {
+/// Copies what `wrangler dev` serves (its config, the built worker, `public/`) to `to`, with
+/// `node_modules` linked, so that builds in the working tree do not reload the benched worker.
+fn snapshot(root: &Path, to: &Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(to.join("edge"))?;
+    std::fs::copy(root.join("edge/wrangler.toml"), to.join("edge/wrangler.toml"))?;
+    copy_tree(&root.join("edge/build"), &to.join("edge/build")).context("copying edge/build (build first)")?;
+    copy_tree(&root.join("public"), &to.join("public"))?;
+    std::os::unix::fs::symlink(root.join("node_modules"), to.join("node_modules"))?;
+    Ok(to.to_path_buf())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn wait_healthy(port: u16) -> Result<()> {
     let started = Instant::now();
     while !matches!(request(port, &mut None, "GET", "/v1/health", None, ""), Ok((200, _))) {
         if started.elapsed() > Duration::from_secs(90) {
@@ -77,58 +195,493 @@ fn load(port: u16, clients: u64, seconds: u64) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    println!("==> {clients} clients, {seconds} s, each its own conversation, messages back to back (127.0.0.1:{port})");
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    Ok(())
+}
+
+/// What a load measured.
+#[derive(Default)]
+struct Figures {
+    /// Milliseconds of the turns answered 200.
+    times: Vec<f64>,
+    /// Turns attempted (answered or not).
+    attempted: usize,
+    /// Failures by kind: status and the first bytes of the body, or the transport error.
+    errors: BTreeMap<String, usize>,
+    seconds: f64,
+    /// The history check of the conversations load; `None` for the timed load.
+    history: Option<Reconciled>,
+}
+
+/// The timed load: `clients` conversations, messages back to back for `seconds`.
+fn timed_load(port: u16, clients: u64, seconds: u64) -> Result<Figures> {
+    let title =
+        format!("{clients} clients, {seconds} s, each its own conversation, messages back to back (127.0.0.1:{port})");
+    println!("==> {title}");
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..clients)
         .map(|_| {
-            std::thread::spawn(move || -> Result<(Vec<f64>, usize)> {
+            std::thread::spawn(move || -> Result<(Vec<f64>, Vec<String>)> {
                 let mut connection = None;
-                let (status, body) =
-                    request(port, &mut connection, "POST", "/v1/conversations", None, r#"{"channel":"web"}"#)?;
-                anyhow::ensure!(status == 201, "create: {status} {body}");
-                let created: serde_json::Value = serde_json::from_str(&body)?;
-                let id = created["conversation_id"].as_str().context("id")?.to_owned();
-                let token = created["token"].as_str().context("token")?.to_owned();
-                let path = format!("/v1/conversations/{id}/messages");
-                let (mut times, mut errors) = (Vec::new(), 0);
+                let opened = open_conversation(port, &mut connection)?;
+                let path = format!("/v1/conversations/{}/messages", opened.id);
+                let (mut times, mut errors) = (Vec::new(), Vec::new());
                 for text in MESSAGES.iter().cycle() {
                     if Instant::now() >= deadline {
                         break;
                     }
                     let body = serde_json::json!({ "text": text }).to_string();
                     let sent = Instant::now();
-                    match request(port, &mut connection, "POST", &path, Some(&token), &body) {
+                    match request(port, &mut connection, "POST", &path, Some(&opened.token), &body) {
                         Ok((200, _)) => times.push(sent.elapsed().as_secs_f64() * 1e3),
-                        _ => errors += 1,
+                        answer => errors.push(error_kind(&answer)),
                     }
                 }
                 Ok((times, errors))
             })
         })
         .collect();
-    let mut times = Vec::new();
-    let mut errors = 0;
+    let mut figures = Figures::default();
     for worker in workers {
-        let (t, e) = worker.join().map_err(|_| anyhow::anyhow!("a client panicked"))??;
-        times.extend(t);
-        errors += e;
+        let (times, errors) = worker.join().map_err(|_| anyhow::anyhow!("a client panicked"))??;
+        figures.attempted += times.len() + errors.len();
+        figures.times.extend(times);
+        for kind in errors {
+            *figures.errors.entry(kind).or_default() += 1;
+        }
     }
+    figures.seconds = started.elapsed().as_secs_f64().max(seconds as f64);
+    Ok(figures)
+}
+
+/// One turn of the conversations load, as the client saw it.
+struct Sent {
+    text: &'static str,
+    /// Answered 200.
+    answered: bool,
+}
+
+/// One conversation of the conversations load.
+struct Conversation {
+    opened: Option<Opened>,
+    sent: Vec<Sent>,
+    times: Vec<f64>,
+    errors: Vec<String>,
+}
+
+/// The conversations load: `conversations` clients at once, `turns` turns each, in order.
+fn conversations_load(port: u16, conversations: u64, turns: u64) -> Result<Figures> {
+    let title = format!(
+        "{conversations} conversations × {turns} turns at once, each its own client, turns in order (127.0.0.1:{port})"
+    );
+    println!("==> {title}");
+    let started = Instant::now();
+    let clients: Vec<_> = (0..conversations)
+        .map(|_| {
+            std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
+                let mut connection = None;
+                let mut conversation =
+                    Conversation { opened: None, sent: Vec::new(), times: Vec::new(), errors: Vec::new() };
+                match open_conversation(port, &mut connection) {
+                    Ok(opened) => conversation.opened = Some(opened),
+                    Err(e) => {
+                        conversation.errors.push(format!("open: {e}"));
+                        return conversation;
+                    }
+                }
+                let Some(opened) = &conversation.opened else { return conversation };
+                let path = format!("/v1/conversations/{}/messages", opened.id);
+                for text in MESSAGES.iter().cycle().take(turns as usize) {
+                    let body = serde_json::json!({ "text": text }).to_string();
+                    let sent = Instant::now();
+                    let answer = request(port, &mut connection, "POST", &path, Some(&opened.token), &body);
+                    let answered = matches!(answer, Ok((200, _)));
+                    if answered {
+                        conversation.times.push(sent.elapsed().as_secs_f64() * 1e3);
+                    } else {
+                        conversation.errors.push(error_kind(&answer));
+                    }
+                    conversation.sent.push(Sent { text, answered });
+                }
+                conversation
+            })
+        })
+        .collect::<std::io::Result<_>>()?;
+    let mut done = Vec::new();
+    for client in clients {
+        done.push(client.join().map_err(|_| anyhow::anyhow!("a client panicked"))?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("    reading back {} histories", done.len());
+    let history = check_histories(port, &done)?;
+    let mut figures = Figures { seconds, history: Some(history), ..Figures::default() };
+    for conversation in done {
+        figures.attempted += conversation.sent.len();
+        figures.times.extend(conversation.times);
+        for kind in conversation.errors {
+            *figures.errors.entry(kind).or_default() += 1;
+        }
+    }
+    Ok(figures)
+}
+
+/// Reads every conversation's history (a few at a time) and reconciles it with what was sent.
+fn check_histories(port: u16, conversations: &[Conversation]) -> Result<Reconciled> {
+    let next = AtomicU64::new(0);
+    let total = Mutex::new(Reconciled::default());
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                let mut connection = None;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(conversation) = conversations.get(i) else { break };
+                    let Some(opened) = &conversation.opened else { continue };
+                    let path = format!("/v1/conversations/{}/messages", opened.id);
+                    let stored = match request(port, &mut connection, "GET", &path, Some(&opened.token), "") {
+                        Ok((200, body)) => user_messages(&body),
+                        answer => Err(anyhow::anyhow!("{}", error_kind(&answer))),
+                    };
+                    let mut total = total.lock().unwrap_or_else(|e| e.into_inner());
+                    match stored {
+                        Ok((texts, count)) => {
+                            total.add(&reconcile(&conversation.sent, &texts));
+                            total.full_histories += usize::from(count >= HISTORY_LIMIT);
+                        }
+                        Err(e) => {
+                            total.unreadable += 1;
+                            total.lost += conversation.sent.iter().filter(|s| s.answered).count();
+                            eprintln!("    history of conversation {i} unreadable: {e}");
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Ok(total.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Messages a conversation's history keeps (`Config::history_limit` in the edge): a history
+/// that long may have dropped its first turns, and the check cannot tell those from lost ones.
+const HISTORY_LIMIT: usize = 200;
+
+/// The user messages' texts of a history page, in order, and how many messages it holds.
+fn user_messages(body: &str) -> Result<(Vec<String>, usize)> {
+    let history: serde_json::Value = serde_json::from_str(body).context("a history")?;
+    let messages = history["messages"].as_array().context("a history's messages")?;
+    let texts = messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    Ok((texts, messages.len()))
+}
+
+/// What the histories say about the turns sent.
+#[derive(Default, Debug, PartialEq)]
+struct Reconciled {
+    /// Turns answered 200 whose user message is not in the history.
+    lost: usize,
+    /// User messages in the history beyond those sent (a turn stored twice).
+    duplicated: usize,
+    /// Turns that failed (an error answer) but were stored all the same.
+    stored_after_error: usize,
+    /// Histories that could not be read (their answered turns count as lost).
+    unreadable: usize,
+    /// Histories at the history limit (first turns may have been dropped).
+    full_histories: usize,
+}
+
+impl Reconciled {
+    fn add(&mut self, other: &Reconciled) {
+        self.lost += other.lost;
+        self.duplicated += other.duplicated;
+        self.stored_after_error += other.stored_after_error;
+        self.unreadable += other.unreadable;
+        self.full_histories += other.full_histories;
+    }
+}
+
+/// Lines up the turns sent (in order) with the user messages stored (in order): the longest
+/// common subsequence, matching answered turns before failed ones (the texts repeat, so a
+/// failed turn's text may also be a later answered turn's).
+fn reconcile(sent: &[Sent], stored: &[String]) -> Reconciled {
+    let weight = |s: &Sent| if s.answered { 1 + sent.len() } else { 1 };
+    let (n, m) = (sent.len(), stored.len());
+    // best[i][j]: the best score of sent[i..] against stored[j..].
+    let mut best = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            let matched = if sent[i].text == stored[j] { weight(&sent[i]) + best[i + 1][j + 1] } else { 0 };
+            best[i][j] = matched.max(best[i + 1][j]).max(best[i][j + 1]);
+        }
+    }
+    let (mut i, mut j, mut matched) = (0, 0, 0);
+    let mut result = Reconciled::default();
+    while i < n && j < m {
+        if sent[i].text == stored[j] && best[i][j] == weight(&sent[i]) + best[i + 1][j + 1] {
+            result.stored_after_error += usize::from(!sent[i].answered);
+            matched += 1;
+            i += 1;
+            j += 1;
+        } else if best[i][j] == best[i + 1][j] {
+            result.lost += usize::from(sent[i].answered);
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    result.lost += sent[i..].iter().filter(|s| s.answered).count();
+    result.duplicated = m - matched;
+    result
+}
+
+/// A conversation the bench opened.
+struct Opened {
+    id: String,
+    token: String,
+}
+
+fn open_conversation(port: u16, connection: &mut Option<BufReader<TcpStream>>) -> Result<Opened> {
+    let (status, body) = request(port, connection, "POST", "/v1/conversations", None, r#"{"channel":"web"}"#)?;
+    anyhow::ensure!(status == 201, "{status} {}", first_bytes(&body));
+    let created: serde_json::Value = serde_json::from_str(&body)?;
+    Ok(Opened {
+        id: created["conversation_id"].as_str().context("conversation_id")?.to_owned(),
+        token: created["token"].as_str().context("token")?.to_owned(),
+    })
+}
+
+/// How a failed request is counted: its status and the first bytes of its body, or the
+/// transport error.
+fn error_kind(answer: &Result<(u16, String)>) -> String {
+    match answer {
+        Ok((status, body)) => format!("{status} {}", first_bytes(body)),
+        Err(e) => format!("client: {e}"),
+    }
+}
+
+fn first_bytes(body: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut shown: String = body.chars().take(SHOWN).collect();
+    if body.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// CPU-bound processes beside the load, each a busy `sh` loop; killed by PID when dropped.
+struct Hogs(Vec<Child>);
+
+impl Hogs {
+    fn start(count: u64) -> Result<Self> {
+        let mut hogs = Hogs(Vec::new());
+        for _ in 0..count {
+            let hog = Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .stdin(Stdio::null())
+                .spawn()
+                .context("starting a CPU hog")?;
+            hogs.0.push(hog);
+        }
+        if count > 0 {
+            let pids: Vec<_> = hogs.0.iter().map(Child::id).collect();
+            println!("    {count} CPU hog(s) running beside it (pids {pids:?})");
+        }
+        Ok(hogs)
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for hog in &mut self.0 {
+            let _ = hog.kill();
+            let _ = hog.wait();
+        }
+    }
+}
+
+/// What the machine's processes did during the load.
+#[derive(Default)]
+struct Processes {
+    load_before: f64,
+    load_after: f64,
+    /// workerd processes that started after the load began (a runtime restart each).
+    workerd_started: usize,
+    /// workerd processes that ended while the load ran.
+    workerd_ended: usize,
+    /// The largest resident set of one workerd process, in MiB.
+    workerd_rss_max_mib: f64,
+}
+
+/// Samples wrangler's workerd processes (`/proc`, every 250 ms) while the load runs.
+struct Machine {
+    stop: Arc<AtomicBool>,
+    sampler: std::thread::JoinHandle<Processes>,
+}
+
+impl Machine {
+    fn start(group: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let sampler = std::thread::spawn(move || {
+            let mut processes = Processes { load_before: load_average(), ..Processes::default() };
+            let first = workerd_processes(group);
+            let mut alive: BTreeSet<u32> = first.keys().copied().collect();
+            loop {
+                let now = workerd_processes(group);
+                for (pid, rss) in &now {
+                    processes.workerd_rss_max_mib = processes.workerd_rss_max_mib.max(*rss);
+                    if alive.insert(*pid) {
+                        processes.workerd_started += 1;
+                    }
+                }
+                let gone: Vec<u32> = alive.iter().filter(|p| !now.contains_key(p)).copied().collect();
+                for pid in gone {
+                    alive.remove(&pid);
+                    processes.workerd_ended += 1;
+                }
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            processes.load_after = load_average();
+            processes
+        });
+        Machine { stop, sampler }
+    }
+
+    fn stop(self) -> Processes {
+        self.stop.store(true, Ordering::Relaxed);
+        self.sampler.join().unwrap_or_default()
+    }
+}
+
+/// The 1-minute load average (`/proc/loadavg`).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+/// The workerd processes of process group `group`, with their resident set in MiB.
+fn workerd_processes(group: u32) -> BTreeMap<u32, f64> {
+    let mut found = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid pgrp …`; comm may hold spaces, so split after its ')'.
+        let Some((head, tail)) = stat.rsplit_once(')') else { continue };
+        let pgrp = tail.split_whitespace().nth(2).and_then(|g| g.parse::<u32>().ok());
+        if !head.ends_with("(workerd") || pgrp != Some(group) {
+            continue;
+        }
+        let rss_kib = std::fs::read_to_string(entry.path().join("status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()))
+            })
+            .unwrap_or(0.0);
+        found.insert(pid, rss_kib / 1024.0);
+    }
+    found
+}
+
+fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: usize) {
+    let mut times = figures.times.clone();
     times.sort_by(f64::total_cmp);
-    anyhow::ensure!(!times.is_empty(), "no request succeeded");
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    let at = |q: f64| -> f64 {
+        if times.is_empty() { f64::NAN } else { times[((times.len() as f64 * q) as usize).min(times.len() - 1)] }
+    };
+    let max = times.last().copied().unwrap_or(f64::NAN);
+    let errors: usize = figures.errors.values().sum();
+    let per_second = times.len() as f64 / figures.seconds;
     println!(
-        "    {} turns in {seconds} s: {:.0} turns/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {errors} errors",
+        "    {} turns answered of {} in {:.1} s: {per_second:.0} turns/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {max:.1} ms; {errors} errors",
         times.len(),
-        times.len() as f64 / seconds as f64,
+        figures.attempted,
+        figures.seconds,
         at(0.5),
         at(0.9),
         at(0.99),
-        times[times.len() - 1]
     );
-    Ok(())
+    for (kind, count) in &figures.errors {
+        println!("      {kind} ×{count}");
+    }
+    let resent = RESENT.load(Ordering::Relaxed);
+    if resent > 0 {
+        println!("    {resent} requests sent again on a new connection (the kept-alive one was closed)");
+    }
+    if let Some(history) = &figures.history {
+        println!(
+            "    histories: {} lost turns, {} duplicated, {} failed turns stored anyway{}",
+            history.lost,
+            history.duplicated,
+            history.stored_after_error,
+            if history.unreadable > 0 { format!(", {} unreadable", history.unreadable) } else { String::new() },
+        );
+        if history.full_histories > 0 {
+            println!(
+                "      {} histories reached the {HISTORY_LIMIT}-message limit: their first turns may be dropped (use fewer --turns)",
+                history.full_histories
+            );
+        }
+    }
+    println!(
+        "    machine: {} cores, load {:.2} before, {:.2} after; {} CPU hog(s); wrangler reloads {reloads}; workerd processes started {}, ended {}; workerd RSS max {:.0} MiB",
+        std::thread::available_parallelism().map(usize::from).unwrap_or(0),
+        processes.load_before,
+        processes.load_after,
+        options.hogs,
+        processes.workerd_started,
+        processes.workerd_ended,
+        processes.workerd_rss_max_mib,
+    );
+    if options.json {
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        let history = figures.history.as_ref();
+        let json = serde_json::json!({
+            "mode": if options.conversations.is_some() { "conversations" } else { "timed" },
+            "conversations": options.conversations.map(|(c, _)| c).unwrap_or(options.clients),
+            "turns_per_conversation": options.conversations.map(|(_, t)| t),
+            "turns": times.len(),
+            "attempted": figures.attempted,
+            "seconds": round(figures.seconds),
+            "turns_per_s": round(per_second),
+            "p50_ms": round(at(0.5)),
+            "p90_ms": round(at(0.9)),
+            "p99_ms": round(at(0.99)),
+            "max_ms": round(max),
+            "errors": errors,
+            "errors_by_kind": figures.errors,
+            "lost_turns": history.map(|h| h.lost),
+            "duplicated_turns": history.map(|h| h.duplicated),
+            "stored_after_error": history.map(|h| h.stored_after_error),
+            "resent": resent,
+            "hogs": options.hogs,
+            "cores": std::thread::available_parallelism().map(usize::from).unwrap_or(0),
+            "load_before": (processes.load_before * 100.0).round() / 100.0,
+            "load_after": (processes.load_after * 100.0).round() / 100.0,
+            "wrangler_reloads": reloads,
+            "workerd_started": processes.workerd_started,
+            "workerd_ended": processes.workerd_ended,
+            "workerd_rss_max_mib": round(processes.workerd_rss_max_mib),
+        });
+        println!("{json}");
+    }
 }
 
-/// One HTTP/1.1 request over a kept-alive connection (reopened when the server closed it).
+/// Requests resent because a kept-alive connection turned out closed before any answer.
+static RESENT: AtomicU64 = AtomicU64::new(0);
+
+/// One HTTP/1.1 request over a kept-alive connection. It is sent again on a new connection
+/// only when a reused one was closed before a single byte of the answer came back (the
+/// server closed an idle connection): anything else is the caller's error, never a silent
+/// second turn.
 fn request(
     port: u16,
     connection: &mut Option<BufReader<TcpStream>>,
@@ -138,52 +691,135 @@ fn request(
     body: &str,
 ) -> Result<(u16, String)> {
     for attempt in 0..2 {
+        let reused = connection.is_some();
         if connection.is_none() {
             let stream = TcpStream::connect(("127.0.0.1", port))?;
-            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+            stream.set_nodelay(true)?;
             *connection = Some(BufReader::new(stream));
         }
-        let reader = connection.as_mut().expect("connected");
+        let Some(reader) = connection.as_mut() else { unreachable!("connected above") };
         let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         let sent =
-            reader.get_mut().write_all(head.as_bytes()).and_then(|_| reader.get_mut().write_all(body.as_bytes()));
-        match sent.map_err(anyhow::Error::from).and_then(|_| read_response(reader)) {
+            reader.get_mut().write_all(format!("{head}{body}").as_bytes()).map_err(|e| (true, anyhow::Error::from(e)));
+        match sent.and_then(|()| read_response(reader)) {
             Ok(answer) => return Ok(answer),
-            Err(e) if attempt == 0 => {
+            Err((nothing_back, e)) => {
                 *connection = None;
-                let _ = e;
+                if !(attempt == 0 && reused && nothing_back) {
+                    return Err(e);
+                }
+                RESENT.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => return Err(e),
         }
     }
-    unreachable!("two attempts")
+    unreachable!("the second attempt returns")
 }
 
-fn read_response(reader: &mut BufReader<TcpStream>) -> Result<(u16, String)> {
+/// The status and body of one response (`Content-Length` or chunked). The error says whether
+/// nothing at all came back (`true`): only then may the request be sent again.
+fn read_response(reader: &mut BufReader<TcpStream>) -> std::result::Result<(u16, String), (bool, anyhow::Error)> {
     let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status: u16 = line.split_whitespace().nth(1).context("a status line")?.parse()?;
-    let mut length = 0;
+    match reader.read_line(&mut line) {
+        Ok(0) => return Err((true, anyhow::anyhow!("connection closed before the answer"))),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Err((true, e.into())),
+        Err(e) => return Err((false, e.into())),
+        Ok(_) => {}
+    }
+    let partial = |e: anyhow::Error| (false, e);
+    let status: u16 =
+        line.split_whitespace().nth(1).context("a status line").and_then(|s| Ok(s.parse()?)).map_err(partial)?;
+    let (mut length, mut chunked) = (0, false);
     loop {
         line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            bail!("connection closed mid-response");
+        if reader.read_line(&mut line).map_err(|e| partial(e.into()))? == 0 {
+            return Err(partial(anyhow::anyhow!("connection closed mid-response")));
         }
         let header = line.trim_end();
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse()?;
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().map_err(|e| partial(anyhow::Error::from(e)))?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") && value.trim().eq_ignore_ascii_case("chunked") {
+                chunked = true;
+            }
         }
     }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line).map_err(|e| partial(e.into()))?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or_default(), 16)
+                .map_err(|e| partial(anyhow::Error::from(e)))?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).map_err(|e| partial(e.into()))?;
+            chunk.truncate(size);
+            body.extend(chunk);
+            if size == 0 {
+                break;
+            }
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body).map_err(|e| partial(e.into()))?;
+    }
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(turns: &[(&'static str, bool)]) -> Vec<Sent> {
+        turns.iter().map(|&(text, answered)| Sent { text, answered }).collect()
+    }
+
+    fn stored(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_history_with_every_answered_turn_once_loses_nothing() {
+        let turns = sent(&[("yes", true), ("no", true), ("yes", true)]);
+        assert_eq!(reconcile(&turns, &stored(&["yes", "no", "yes"])), Reconciled::default());
+    }
+
+    #[test]
+    fn an_answered_turn_missing_from_the_history_is_lost() {
+        let turns = sent(&[("yes", true), ("no", true), ("yes", true), ("thanks", true)]);
+        let found = reconcile(&turns, &stored(&["yes", "yes", "thanks"]));
+        assert_eq!(found, Reconciled { lost: 1, ..Reconciled::default() });
+    }
+
+    #[test]
+    fn a_turn_stored_twice_is_duplicated() {
+        let turns = sent(&[("yes", true), ("no", true)]);
+        let found = reconcile(&turns, &stored(&["yes", "yes", "no"]));
+        assert_eq!(found, Reconciled { duplicated: 1, ..Reconciled::default() });
+    }
+
+    #[test]
+    fn a_failed_turn_is_neither_lost_nor_duplicated_but_counted_when_stored() {
+        // The failed "no" and the answered "no" after it: the stored one is the answered one's.
+        let turns = sent(&[("yes", true), ("no", false), ("no", true)]);
+        assert_eq!(reconcile(&turns, &stored(&["yes", "no"])), Reconciled::default());
+        let found = reconcile(&turns, &stored(&["yes", "no", "no"]));
+        assert_eq!(found, Reconciled { stored_after_error: 1, ..Reconciled::default() });
+    }
+
+    #[test]
+    fn options_refuse_unknown_flags_and_turns_alone() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(Options::parse(&args(&["--conversation", "3"])).is_err());
+        assert!(Options::parse(&args(&["--turns", "3"])).is_err());
+        let options = Options::parse(&args(&["--conversations", "200", "--turns", "50", "--hog", "1"])).unwrap();
+        assert_eq!((options.conversations, options.hogs), (Some((200, 50)), 1));
+    }
 }
