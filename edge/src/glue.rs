@@ -17,12 +17,13 @@ use crate::conversation::Limits;
 use crate::deployment::{AGENT_KEY, AgentCache, BUILTIN_AGENT, KV_CACHE_SECONDS};
 use crate::desk::{Admission, Desk};
 use crate::ports::{
-    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, StoreError,
+    AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, Redirect,
+    StoreError,
 };
 use crate::write_behind::{WriteBehind, WriteState};
 use futures_util::future::{Either, select};
 use futures_util::lock::Mutex;
-use futures_util::{Future, FutureExt};
+use futures_util::{Future, FutureExt, StreamExt};
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
@@ -31,8 +32,9 @@ use switchboard_dialog::agent::Agent;
 use switchboard_dialog::protocol::DeskEntry;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    AbortController, Context, Delay, DurableObject, Env, Fetch, Headers, ListOptions, Method, ObjectNamespace, Request,
-    RequestInit, Response, Result, State, Storage, durable_object, event, kv::KvStore,
+    AbortController, ByteStream, Context, Delay, DurableObject, Env, Fetch, Headers, ListOptions, Method,
+    ObjectNamespace, Request, RequestInit, RequestRedirect, Response, ResponseBody, Result, State, Storage,
+    durable_object, event, kv::KvStore,
 };
 
 thread_local! {
@@ -118,12 +120,55 @@ fn misconfigured() -> Result<Response> {
     })
 }
 
-async fn api_request(mut req: Request) -> Result<ApiRequest> {
-    let body = match req.method() {
-        Method::Get | Method::Head | Method::Options => Vec::new(),
-        _ => req.bytes().await?,
-    };
+/// Where a request is read: in the worker, from the outside, or in a user's object, from
+/// the worker (which also hands it a channel delivery's events there).
+#[derive(Clone, Copy, PartialEq)]
+enum Reader {
+    Worker,
+    UserObject,
+}
+
+/// The largest body a request to `path` may have: the limits the API and the relays check,
+/// applied here before the body is read.
+fn body_limit(path: &str, reader: Reader) -> usize {
+    if path.trim_matches('/').split('/').eq(["v1", "admin", "agent"]) {
+        crate::deployment::MAX_AGENT_BYTES
+    } else if path.starts_with("/channels/") {
+        channels::MAX_DELIVERY_BYTES
+    } else if reader == Reader::UserObject && path == RELAY_PATH {
+        // One event of a delivery under that limit, as JSON again: escaping (a form's `%01`
+        // becomes `\u0001`) can make it longer than the delivery was.
+        4 * channels::MAX_DELIVERY_BYTES
+    } else {
+        api::MAX_BODY_BYTES
+    }
+}
+
+/// The request as the API reads it and, when its body is over its route's limit, that limit
+/// (the body is then left empty). A `Content-Length` over the limit is refused before a byte
+/// is read; a body without one (chunked) is read as it arrives and dropped past the limit, so
+/// a client cannot make the isolate hold more than that.
+async fn api_request(mut req: Request, reader: Reader) -> Result<(ApiRequest, Option<usize>)> {
     let url = req.url()?;
+    let limit = body_limit(url.path(), reader);
+    let body = match req.method() {
+        Method::Get | Method::Head | Method::Options => Some(Vec::new()),
+        _ => {
+            let declared = req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<u64>().ok());
+            if declared.is_some_and(|length| length > limit as u64) {
+                // Cancelled unread, so the runtime need not wait for it.
+                if req.inner().body().is_some() {
+                    drop(req.stream()?);
+                }
+                None
+            } else if req.inner().body().is_none() {
+                Some(Vec::new())
+            } else {
+                read_capped(req.stream()?, limit).await?
+            }
+        }
+    };
+    let oversize = body.is_none().then_some(limit);
     let signatures =
         [channels::meta::SIGNATURE_HEADER, channels::twilio::SIGNATURE_HEADER, channels::telegram::SECRET_HEADER];
     let mut headers = Vec::new();
@@ -132,7 +177,7 @@ async fn api_request(mut req: Request) -> Result<ApiRequest> {
             headers.push((name.to_ascii_lowercase(), value));
         }
     }
-    Ok(ApiRequest {
+    let request = ApiRequest {
         method: req.method().to_string(),
         path: url.path().to_owned(),
         query: url.query().unwrap_or_default().to_owned(),
@@ -141,8 +186,33 @@ async fn api_request(mut req: Request) -> Result<ApiRequest> {
         ip: req.headers().get("CF-Connecting-IP")?,
         url: url.to_string(),
         headers,
-        body,
-    })
+        body: body.unwrap_or_default(),
+    };
+    Ok((request, oversize))
+}
+
+/// The bytes of `stream`, or `None` as soon as they pass `limit` (the rest is never read:
+/// dropping the stream cancels it).
+async fn read_capped(mut stream: ByteStream, limit: usize) -> Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// 413 for a body over `limit`, readable by the site that sent it when its origin is allowed.
+fn too_large(config: &Config, request: &ApiRequest, limit: usize) -> Result<Response> {
+    let mut response = ApiResponse::error(&crate::error::ApiError::PayloadTooLarge(limit));
+    if let Some(origin) = request.origin.as_deref().filter(|origin| config.allows_origin(origin)) {
+        response.headers.push(("Access-Control-Allow-Origin".to_owned(), origin.to_owned()));
+        response.headers.push(("Vary".to_owned(), "Origin".to_owned()));
+    }
+    respond(response)
 }
 
 #[event(fetch)]
@@ -153,13 +223,16 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 /// The worker's answer to one request ([`fetch`] catches its panics).
 async fn serve(req: Request, env: Env) -> Result<Response> {
-    let request = api_request(req).await?;
+    let (request, oversize) = api_request(req, Reader::Worker).await?;
     if request.path == TEST_PANIC_PATH && test_panics_enabled(&env) {
         return test_panic(&env, &request).await;
     }
     let kv = env.kv(bindings::CONTEXT)?;
     let agent = agent(&kv).await;
     let Some(config) = config(&env, &agent) else { return misconfigured() };
+    if let Some(limit) = oversize {
+        return too_large(&config, &request, limit);
+    }
     let limits = isolate_limits(&config);
     let analytics = Hub { namespace: env.durable_object(bindings::ANALYTICS)?, deferred: None };
     let edge =
@@ -485,11 +558,14 @@ impl DurableObject for UserSession {
 impl UserSession {
     /// One request in the user's object ([`DurableObject::fetch`] catches its panics).
     async fn serve(&self, req: Request) -> Result<Response> {
-        let mut request = api_request(req).await?;
+        let (mut request, oversize) = api_request(req, Reader::UserObject).await?;
         request.ip = None;
         let kv = Kv(self.env.kv(bindings::CONTEXT)?);
         let agent = agent(&kv.0).await;
         let Some(config) = config(&self.env, &agent) else { return misconfigured() };
+        if let Some(limit) = oversize {
+            return too_large(&config, &request, limit);
+        }
         let limits = self.limits.borrow_mut().get_or_insert_with(|| Rc::new(Limits::new(&config))).clone();
         // Held across the whole turn, webhook calls included: the runtime lets other requests
         // in while this one awaits I/O, and they must wait for the context it will write.
@@ -788,13 +864,17 @@ struct FetchClient;
 
 impl HttpClient for FetchClient {
     async fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, HttpError> {
-        let transport = |e: worker::Error| HttpError::Transport(e.to_string());
         let headers = Headers::new();
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(transport)?;
         }
+        let (timeout_ms, max_body, redirect) = (request.timeout_ms, request.max_body, request.redirect);
         let mut init = RequestInit::new();
-        init.with_method(Method::from(request.method.to_owned())).with_headers(headers);
+        init.with_method(Method::from(request.method.to_owned())).with_headers(headers).with_redirect(match redirect {
+            // The 3xx itself comes back; its `Location` is never requested.
+            Redirect::Refuse => RequestRedirect::Manual,
+            Redirect::Follow => RequestRedirect::Follow,
+        });
         if let Some(body) = request.body {
             init.with_body(Some(body.into()));
         }
@@ -802,23 +882,50 @@ impl HttpClient for FetchClient {
         let controller = AbortController::default();
         let signal = controller.signal();
         let exchange = async {
-            let mut response = Fetch::Request(outbound).send_with_signal(&signal).await?;
+            let mut response = Fetch::Request(outbound).send_with_signal(&signal).await.map_err(transport)?;
             let status = response.status_code();
-            let body = response.bytes().await?;
-            Ok::<_, worker::Error>((status, body))
+            if redirect == Redirect::Refuse && (300..400).contains(&status) {
+                return Err(HttpError::Redirected(status));
+            }
+            let body = read_response(&mut response, max_body).await?;
+            Ok(HttpResponse { status, body })
         };
-        let (timeout_ms, max_body) = (request.timeout_ms, request.max_body);
         let timeout = Delay::from(Duration::from_millis(timeout_ms.into()));
         match select(Box::pin(exchange), timeout).await {
-            Either::Left((Ok((_, body)), _)) if body.len() > max_body => Err(HttpError::TooLarge(max_body)),
-            Either::Left((Ok((status, body)), _)) => Ok(HttpResponse { status, body }),
-            Either::Left((Err(e), _)) => Err(transport(e)),
+            Either::Left((Ok(response), _)) => Ok(response),
+            Either::Left((Err(e), _)) => {
+                // Whatever is still coming (a redirect's body, the rest of an oversize one) is
+                // not wanted.
+                controller.abort();
+                Err(e)
+            }
             Either::Right(_) => {
                 controller.abort();
                 Err(HttpError::Timeout(timeout_ms))
             }
         }
     }
+}
+
+fn transport(e: worker::Error) -> HttpError {
+    HttpError::Transport(e.to_string())
+}
+
+/// The body of `response`, read chunk by chunk and given up on past `max_body` (or at once
+/// when its `Content-Length` says it is larger): a server cannot push more than that into
+/// the isolate's memory.
+async fn read_response(response: &mut Response, max_body: usize) -> std::result::Result<Vec<u8>, HttpError> {
+    let declared = response.headers().get("Content-Length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_body as u64) {
+        return Err(HttpError::TooLarge(max_body));
+    }
+    let stream = match response.body() {
+        ResponseBody::Empty => return Ok(Vec::new()),
+        ResponseBody::Body(bytes) if bytes.len() > max_body => return Err(HttpError::TooLarge(max_body)),
+        ResponseBody::Body(bytes) => return Ok(bytes.clone()),
+        ResponseBody::Stream(_) => response.stream().map_err(transport)?,
+    };
+    read_capped(stream, max_body).await.map_err(transport)?.ok_or(HttpError::TooLarge(max_body))
 }
 
 struct JsClock;
