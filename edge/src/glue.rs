@@ -88,6 +88,8 @@ fn config(env: &Env, agent: &Agent) -> Option<Config> {
         bindings::ALLOWED_ORIGINS,
         bindings::USER_RATE_PER_MINUTE,
         bindings::IP_RATE_PER_MINUTE,
+        bindings::IP_CONVERSATIONS_PER_HOUR,
+        bindings::HANDOFFS_PER_IP,
         bindings::CONTEXT_TTL,
     ]
     .into_iter()
