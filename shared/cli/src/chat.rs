@@ -245,7 +245,9 @@ pub struct Http<'a> {
 impl<'a> Http<'a> {
     /// Calls `agent`'s webhooks, at `url` instead of theirs when given, or none when `offline`.
     pub fn new(agent: &'a Agent, url: Option<String>, offline: bool) -> Self {
-        let client = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        // Redirects are never followed: they would take the webhook's credentials and headers
+        // to wherever they point (the worker refuses them the same way).
+        let client = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
         let mut config = Config::new("switchboard-chat", None);
         for name in agent.secret_names() {
             if let Ok(value) = std::env::var(name)
@@ -315,6 +317,9 @@ impl HttpClient for Blocking<'_> {
             None => self.run(builder.body(()), request.timeout_ms)?,
         };
         let status = response.status().as_u16();
+        if (300..400).contains(&status) && request.redirect == switchboard_edge::ports::Redirect::Refuse {
+            return Err(HttpError::Redirected(status));
+        }
         let limit = request.max_body as u64;
         let body = response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| match e {
             ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge(request.max_body),

@@ -112,3 +112,30 @@ fn reset_starts_a_new_session_and_quit_stops_reading() {
     assert_eq!(sessions, ["test-2"]);
     assert!(transcript.ends_with("you> /quit\n"), "{transcript}");
 }
+
+#[test]
+fn a_webhook_that_redirects_is_not_followed() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    // The second host would receive the request (and its headers) if the chat followed.
+    let second = TcpListener::bind("127.0.0.1:0").unwrap();
+    second.set_nonblocking(true).unwrap();
+    let target = format!("http://{}/stolen", second.local_addr().unwrap());
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", first.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = first.accept().unwrap();
+        let mut buffer = [0u8; 4096];
+        let _ = stream.read(&mut buffer);
+        let answer =
+            format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        stream.write_all(answer.as_bytes()).unwrap();
+    });
+    let agent = demo();
+    let mut http = Http::new(&agent, Some(url), false);
+    let request: WebhookRequest =
+        serde_json::from_value(json!({"sessionInfo": {"parameters": {"order-number": 1}}})).unwrap();
+    assert!(matches!(http.call("order-status", &request), WebhookOutcome::Failed));
+    server.join().unwrap();
+    assert!(second.accept().is_err(), "the redirect's target was never called");
+}
