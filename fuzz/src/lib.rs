@@ -1,10 +1,12 @@
-//! What the fuzz targets share: relays with every credential set, the API target's request
-//! script, and the widget's markdown-lite parser.
+//! What the fuzz targets share: relays with every credential set, lookups to fill, the API
+//! target's request script, and the widget's markdown-lite parser.
 //!
 //! Each target in `fuzz_targets/` feeds its input to one public parsing entry point; a panic,
 //! an arithmetic overflow (targets build with overflow checks) or a failed invariant is a
 //! crash. `cargo xtask fuzz --list` names them.
 
+use std::sync::OnceLock;
+use switchboard_dialog::agent::{Agent, Lookup};
 use switchboard_edge::api::ApiRequest;
 use switchboard_edge::channels::{self, Channel, Settings};
 
@@ -55,4 +57,46 @@ pub fn parse_delivery(channel: Channel, query: &str, body: &[u8]) {
             let _ = relay.identity(event).index_key();
         }
     }
+}
+
+/// An agent whose lookups put parameters in a path, a query and a body, and read fields,
+/// lists and statuses from the answer.
+const LOOKUP_AGENT: &str = r#"
+name: Lookups
+fallback: ["?"]
+webhook_error: ["!"]
+webhooks:
+  order:
+    kind: http
+    url: https://api.shop.example/v2/orders/$order/items?lang=$lang&q=$order
+    reply:
+      messages: ["Order $order is ${/order/status}: ${/order/items} (${/a~1b/~0c/0}) $eta"]
+      set: { eta: /order/eta, status: /order/status, missing: /no/such }
+    on_status:
+      404: { messages: ["No order $order."] }
+      503: { messages: ["Later, $lang."], set: { retry: /retry } }
+  returns:
+    kind: http
+    method: POST
+    url: https://api.shop.example/$lang/returns
+    body: { order: $order, reason: "Customer says: $reason", list: [$order, "$lang"], nested: { n: 1 } }
+    reply: { set: { return-id: /id } }
+intents:
+  - name: Order
+    training_phrases: [where is order 123]
+    parameters:
+      - { name: order, entity: "@sys.any" }
+      - { name: lang, entity: "@sys.any" }
+      - { name: reason, entity: "@sys.any" }
+    fulfillment: { webhook: order, tag: order }
+  - name: Return
+    training_phrases: [return order 123]
+    fulfillment: { webhook: returns, tag: returns }
+"#;
+
+/// The lookups of [`LOOKUP_AGENT`], each with the origin its requests must go to.
+pub fn lookups() -> Vec<(&'static str, &'static Lookup)> {
+    static AGENT: OnceLock<Agent> = OnceLock::new();
+    let agent = AGENT.get_or_init(|| Agent::from_yaml(LOOKUP_AGENT).expect("the lookup agent loads"));
+    agent.webhooks.values().filter_map(|w| w.lookup.as_ref()).map(|l| ("https://api.shop.example/", l)).collect()
 }

@@ -23,12 +23,16 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 
-/// Seconds per target in `--smoke`: ten targets stay within a few minutes.
+/// Seconds per target in `--smoke`: eleven targets stay within a few minutes.
 const SMOKE_SECONDS: u64 = 20;
 /// Seconds for one named target.
 const LONG_SECONDS: u64 = 300;
 /// An input that takes longer than this is reported as a hang.
 const TIMEOUT_SECONDS: u64 = 20;
+/// cargo-fuzz builds each crate as one codegen unit unless told otherwise: 16 build about a
+/// third faster on two cores (4.3 rather than 6.5 min from scratch) for about a fifth fewer
+/// executions per second, and the smoke run is mostly build.
+const CODEGEN_UNITS: &str = "16";
 
 /// Runs `cargo xtask fuzz <args>`.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
@@ -44,6 +48,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             Ok(())
         }
         [flag] if flag == "--smoke" => {
+            // Not a workspace member, so `cargo fmt --all` leaves it out.
+            step("rustfmt --check (fuzz/)", || {
+                exec(Command::new("cargo").args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]))
+            })?;
             let names: Vec<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
             fuzz(root, &names, seconds.unwrap_or(SMOKE_SECONDS), &sanitizer)
         }
@@ -74,11 +82,14 @@ fn fuzz(root: &Path, names: &[&str], seconds: u64, sanitizer: &str) -> Result<()
         let path =
             std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&path))).unwrap_or(path);
         let mut cmd = Command::new("cargo");
-        cmd.arg("fuzz").args(args).args(["--sanitizer", sanitizer]).env("PATH", path).env("RUSTC_BOOTSTRAP", "1");
+        cmd.arg("fuzz").args(args).args(["--sanitizer", sanitizer, "--codegen-units", CODEGEN_UNITS]);
+        cmd.env("PATH", path).env("RUSTC_BOOTSTRAP", "1");
         cmd.current_dir(root);
         cmd
     };
     step("building the fuzz targets (cargo fuzz build)", || exec(&mut cargo_fuzz(&["build"])))?;
+    let logs = root.join("fuzz/target/logs");
+    std::fs::create_dir_all(&logs)?;
     let mut crashed = Vec::new();
     for name in names {
         let seeds = root.join("fuzz/corpus").join(name);
@@ -87,18 +98,41 @@ fn fuzz(root: &Path, names: &[&str], seconds: u64, sanitizer: &str) -> Result<()
             bail!("fuzz/corpus/{name}/ has no seeds: every target starts from hand-written inputs");
         }
         std::fs::create_dir_all(&found)?;
-        let ran = step(&format!("fuzzing {name} for {seconds} s"), || {
+        step(&format!("fuzzing {name} for {seconds} s"), || {
+            // libFuzzer prints a line per new input: the log keeps them, the console gets the
+            // summary, or the end of the log when the target crashed.
+            let log = logs.join(format!("{name}.log"));
+            let file = std::fs::File::create(&log)?;
             let mut cmd = cargo_fuzz(&["run", name]);
             cmd.arg(&found).arg(&seeds).arg("--").args([
                 format!("-max_total_time={seconds}"),
                 format!("-timeout={TIMEOUT_SECONDS}"),
                 "-print_final_stats=1".to_owned(),
             ]);
-            exec(&mut cmd)
-        });
-        if ran.is_err() {
-            crashed.push(*name);
-        }
+            println!(
+                "    $ cargo fuzz run {name} fuzz/target/corpus/{name} fuzz/corpus/{name} (log: {})",
+                log.display()
+            );
+            let status = cmd.stdout(file.try_clone()?).stderr(file).status().context("could not start cargo fuzz")?;
+            let output = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = output.lines().collect();
+            if status.success() {
+                for line in lines.iter().filter(|l| l.starts_with("Done ") || l.starts_with("stat::")) {
+                    println!("    {line}");
+                }
+            } else {
+                // From the panic message (or libFuzzer's report of a hang or OOM) to the end.
+                let from = lines
+                    .iter()
+                    .position(|l| l.contains("panicked at") || l.contains("ERROR: libFuzzer"))
+                    .unwrap_or(lines.len().saturating_sub(60));
+                for line in lines.iter().skip(from) {
+                    println!("    | {line}");
+                }
+                crashed.push(*name);
+            }
+            Ok(())
+        })?;
     }
     if !crashed.is_empty() {
         bail!(
