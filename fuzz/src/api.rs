@@ -9,8 +9,7 @@ use switchboard_edge::Config;
 use switchboard_edge::api::{self, ApiRequest};
 use switchboard_edge::identity::{sign_jwt, user_hash};
 use switchboard_edge::memory::{self, ScriptedHttp};
-
-const IDENTITY_SECRET: &[u8] = b"identity-secret";
+use switchboard_edge::ports::Clock;
 
 /// The demo agent, trained once per process.
 fn agent() -> &'static Agent {
@@ -30,20 +29,17 @@ fn debug() -> bool {
 /// Runs a script (see [`script`]) against a fresh edge, as the worker does each request: the
 /// serialisation key first, then the router.
 pub fn run(text: &str) {
-    let config = Config {
-        identity_secret: Some(IDENTITY_SECRET.to_vec()),
-        fulfillment_url: Some("http://127.0.0.1:9/hook".into()),
-        ..Config::for_tests()
-    };
+    let config = Config { fulfillment_url: Some("http://127.0.0.1:9/hook".into()), ..Config::for_tests() };
+    let keys = config.identity.clone().expect("the test config verifies identities");
     let edge = memory::edge(agent(), config, ScriptedHttp::default());
     let opened = block_on(api::handle(&edge, ApiRequest::post("/v1/conversations", r#"{"channel":"web"}"#)));
     let opened: serde_json::Value = serde_json::from_str(&opened.body).expect("a conversation opens");
     let field = |name: &str| opened[name].as_str().expect("conversation fields").to_owned();
-    let jwt = sign_jwt(
-        IDENTITY_SECRET,
-        &serde_json::json!({"sub": "user-1", "email": "ada@example.com", "phone": "+15550001234", "exp": 4e9}),
-    );
-    let hash = user_hash(IDENTITY_SECRET, "user-1");
+    // Valid for an hour of the edge's clock, which each request moves on by a few seconds.
+    let exp = edge.clock.now_ms() / 1000 + 3600;
+    let claims = serde_json::json!({"sub": "user-1", "email": "ada@example.com", "phone": "+15550001234", "exp": exp});
+    let jwt = sign_jwt(&keys.jwt, &claims);
+    let hash = user_hash(&keys.user_hash, "user-1");
     let (conversation, token) = (field("conversation_id"), field("token"));
     let values = [
         ("$conversation", conversation.as_str()),
