@@ -383,14 +383,14 @@ fn respond(response: ApiResponse) -> Result<Response> {
 thread_local! {
     /// Where the panic being caught happened (`file:line:column`), set by [`panic_hook`].
     static PANICKED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// Whether [`panic_hook`] replaced the hooks set at start (worker's and wasm-bindgen's).
+    /// Whether [`panic_hook`] replaced the hook the `worker` crate sets at start.
     static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Records where a panic happened, and nothing else. The hooks it replaces print the panic's
+/// Records where a panic happened, and nothing else. The hook it replaces prints the panic's
 /// message, and a message may quote the input (a string sliced inside a character quotes the
 /// string): the customer's words would reach the log. Installed at the first request rather
-/// than at start, so that it replaces every hook a start function set, whatever their order.
+/// than at start, so that it replaces any hook a start function set, whatever their order.
 fn panic_hook() {
     if HOOKED.replace(true) {
         return;
