@@ -367,7 +367,8 @@ fn the_voice_answer_cache_keeps_no_redacted_value() {
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let request = ApiRequest { url: full.clone(), query, ..ApiRequest::post("/channels/twilio/voice", &body) }
             .header("X-Twilio-Signature", &twilio::signature("twilio-token", &full, &params));
-        let Ok(Received::Events { envelopes, .. }) = futures_executor::block_on(channels::receive(&edge, &request)) else {
+        let Ok(Received::Events { envelopes, .. }) = futures_executor::block_on(channels::receive(&edge, &request))
+        else {
             panic!("refused")
         };
         futures_executor::block_on(channels::deliver(&edge, &seen, &envelopes[0], |_| ())).unwrap().answer.unwrap()
