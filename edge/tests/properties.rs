@@ -12,7 +12,8 @@
 //!
 //! `PROPTEST_CASES=2000 cargo test -p switchboard-edge --test properties` runs longer.
 
-// Tests may panic: a panic here is a failed test.
+// Native only (proptest has no wasm32 randomness); tests may panic: a panic is a failed test.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
