@@ -154,12 +154,27 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         drop(hogs);
         Ok((figures?, processes))
     });
-    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).status();
-    let _ = child.wait();
+    stop_group(&mut child, group);
     let (figures, processes) = result?;
     let reloads = std::fs::read_to_string(&log_path).unwrap_or_default().matches("Reloading local server").count();
     report(&options, &figures, &processes, reloads);
     Ok(())
+}
+
+/// Stops wrangler's process group: TERM, then KILL after 10 s (a wrangler whose runtime died
+/// may never exit on TERM).
+fn stop_group(child: &mut Child, group: u32) {
+    let signal = |name: &str| Command::new("kill").args([name, "--", &format!("-{group}")]).status();
+    let _ = signal("-TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = signal("-KILL");
+    let _ = child.wait();
 }
 
 /// Copies what `wrangler dev` serves (its config, the built worker, `public/`) to `to`, with
@@ -210,6 +225,8 @@ struct Figures {
     seconds: f64,
     /// The history check of the conversations load; `None` for the timed load.
     history: Option<Reconciled>,
+    /// When each failure came, seconds after the load began (conversations load).
+    error_at_s: Vec<f64>,
 }
 
 /// The timed load: `clients` conversations, messages back to back for `seconds`.
@@ -267,6 +284,8 @@ struct Conversation {
     sent: Vec<Sent>,
     times: Vec<f64>,
     errors: Vec<String>,
+    /// When each failure came, seconds after the load began.
+    error_at_s: Vec<f64>,
 }
 
 /// The conversations load: `conversations` clients at once, `turns` turns each, in order.
@@ -280,8 +299,13 @@ fn conversations_load(port: u16, conversations: u64, turns: u64) -> Result<Figur
         .map(|_| {
             std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
                 let mut connection = None;
-                let mut conversation =
-                    Conversation { opened: None, sent: Vec::new(), times: Vec::new(), errors: Vec::new() };
+                let mut conversation = Conversation {
+                    opened: None,
+                    sent: Vec::new(),
+                    times: Vec::new(),
+                    errors: Vec::new(),
+                    error_at_s: Vec::new(),
+                };
                 match open_conversation(port, &mut connection) {
                     Ok(opened) => conversation.opened = Some(opened),
                     Err(e) => {
@@ -300,6 +324,7 @@ fn conversations_load(port: u16, conversations: u64, turns: u64) -> Result<Figur
                         conversation.times.push(sent.elapsed().as_secs_f64() * 1e3);
                     } else {
                         conversation.errors.push(error_kind(&answer));
+                        conversation.error_at_s.push(started.elapsed().as_secs_f64());
                     }
                     conversation.sent.push(Sent { text, answered });
                 }
@@ -318,6 +343,7 @@ fn conversations_load(port: u16, conversations: u64, turns: u64) -> Result<Figur
     for conversation in done {
         figures.attempted += conversation.sent.len();
         figures.times.extend(conversation.times);
+        figures.error_at_s.extend(conversation.error_at_s);
         for kind in conversation.errors {
             *figures.errors.entry(kind).or_default() += 1;
         }
@@ -512,9 +538,21 @@ struct Processes {
     workerd_ended: usize,
     /// The largest resident set of one workerd process, in MiB.
     workerd_rss_max_mib: f64,
+    /// The largest resident set of each kind of process, in MiB.
+    rss_max_mib: BTreeMap<&'static str, f64>,
+    /// CPU seconds (user + system) each kind of wrangler's processes used during the load.
+    cpu_seconds: BTreeMap<&'static str, f64>,
 }
 
-/// Samples wrangler's workerd processes (`/proc`, every 250 ms) while the load runs.
+/// One of wrangler's processes, as `/proc` shows it.
+struct Sample {
+    kind: &'static str,
+    rss_mib: f64,
+    /// User + system CPU time so far, in clock ticks.
+    cpu_ticks: u64,
+}
+
+/// Samples wrangler's processes (`/proc`, every 250 ms) while the load runs.
 struct Machine {
     stop: Arc<AtomicBool>,
     sampler: std::thread::JoinHandle<Processes>,
@@ -526,14 +564,25 @@ impl Machine {
         let flag = stop.clone();
         let sampler = std::thread::spawn(move || {
             let mut processes = Processes { load_before: load_average(), ..Processes::default() };
-            let first = workerd_processes(group);
+            // pid → (kind, CPU ticks when first seen during the load, latest CPU ticks).
+            let mut cpu: BTreeMap<u32, (&'static str, u64, u64)> = BTreeMap::new();
+            let first = group_processes(group);
+            for (pid, sample) in &first {
+                cpu.insert(*pid, (sample.kind, sample.cpu_ticks, sample.cpu_ticks));
+            }
             let mut alive: BTreeSet<u32> = first.keys().copied().collect();
             loop {
-                let now = workerd_processes(group);
-                for (pid, rss) in &now {
-                    processes.workerd_rss_max_mib = processes.workerd_rss_max_mib.max(*rss);
-                    if alive.insert(*pid) {
-                        processes.workerd_started += 1;
+                let now = group_processes(group);
+                for (pid, sample) in &now {
+                    let entry = cpu.entry(*pid).or_insert((sample.kind, 0, 0));
+                    entry.2 = sample.cpu_ticks;
+                    let rss = processes.rss_max_mib.entry(sample.kind).or_default();
+                    *rss = rss.max(sample.rss_mib);
+                    if sample.kind.starts_with("workerd") {
+                        processes.workerd_rss_max_mib = processes.workerd_rss_max_mib.max(sample.rss_mib);
+                        if alive.insert(*pid) {
+                            processes.workerd_started += 1;
+                        }
                     }
                 }
                 let gone: Vec<u32> = alive.iter().filter(|p| !now.contains_key(p)).copied().collect();
@@ -545,6 +594,9 @@ impl Machine {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(250));
+            }
+            for (kind, from, to) in cpu.into_values() {
+                *processes.cpu_seconds.entry(kind).or_default() += to.saturating_sub(from) as f64 / CLOCK_TICKS;
             }
             processes.load_after = load_average();
             processes
@@ -558,6 +610,9 @@ impl Machine {
     }
 }
 
+/// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on Linux).
+const CLOCK_TICKS: f64 = 100.0;
+
 /// The 1-minute load average (`/proc/loadavg`).
 fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -566,19 +621,35 @@ fn load_average() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The workerd processes of process group `group`, with their resident set in MiB.
-fn workerd_processes(group: u32) -> BTreeMap<u32, f64> {
+/// The processes of process group `group` (wrangler's node, its two workerd runtimes, esbuild).
+/// The runtime that runs the worker listens on a port of its own choosing (`entry=…:0`); the
+/// other one is wrangler's proxy in front of it.
+fn group_processes(group: u32) -> BTreeMap<u32, Sample> {
     let mut found = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return found };
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // `pid (comm) state ppid pgrp …`; comm may hold spaces, so split after its ')'.
+        // `pid (comm) state ppid pgrp … utime stime …`; comm may hold spaces: split after ')'.
         let Some((head, tail)) = stat.rsplit_once(')') else { continue };
-        let pgrp = tail.split_whitespace().nth(2).and_then(|g| g.parse::<u32>().ok());
-        if !head.ends_with("(workerd") || pgrp != Some(group) {
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        if number(2) != Some(u64::from(group)) {
             continue;
         }
+        let comm = head.rsplit_once('(').map(|(_, c)| c).unwrap_or_default();
+        let kind = match comm {
+            "workerd" => {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                if cmdline.split(|b| *b == 0).any(|arg| arg == b"--socket-addr=entry=127.0.0.1:0") {
+                    "workerd (worker)"
+                } else {
+                    "workerd (proxy)"
+                }
+            }
+            "node" | "wrangler" => "node (wrangler)",
+            _ => "other",
+        };
         let rss_kib = std::fs::read_to_string(entry.path().join("status"))
             .ok()
             .and_then(|s| {
@@ -586,7 +657,9 @@ fn workerd_processes(group: u32) -> BTreeMap<u32, f64> {
                     .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()))
             })
             .unwrap_or(0.0);
-        found.insert(pid, rss_kib / 1024.0);
+        // utime and stime are fields 14 and 15 of stat, 11 and 12 after the comm.
+        let cpu_ticks = number(11).unwrap_or(0) + number(12).unwrap_or(0);
+        found.insert(pid, Sample { kind, rss_mib: rss_kib / 1024.0, cpu_ticks });
     }
     found
 }
@@ -611,6 +684,13 @@ fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: 
     );
     for (kind, count) in &figures.errors {
         println!("      {kind} ×{count}");
+    }
+    let bursts = bursts(&figures.error_at_s);
+    if let Some(largest) = bursts.iter().max() {
+        println!(
+            "      in {} burst(s) (failures less than a second apart), the largest {largest} at once",
+            bursts.len()
+        );
     }
     let resent = RESENT.load(Ordering::Relaxed);
     if resent > 0 {
@@ -641,6 +721,15 @@ fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: 
         processes.workerd_ended,
         processes.workerd_rss_max_mib,
     );
+    let per_turn = |seconds: f64| if times.is_empty() { f64::NAN } else { seconds * 1e3 / times.len() as f64 };
+    let cpu: Vec<String> = processes
+        .cpu_seconds
+        .iter()
+        .map(|(kind, seconds)| format!("{kind} {seconds:.1} s ({:.1} ms/turn)", per_turn(*seconds)))
+        .collect();
+    println!("    CPU during the load: {}", cpu.join(", "));
+    let rss: Vec<String> = processes.rss_max_mib.iter().map(|(kind, mib)| format!("{kind} {mib:.0} MiB")).collect();
+    println!("    largest resident memory: {}", rss.join(", "));
     if options.json {
         let round = |v: f64| (v * 10.0).round() / 10.0;
         let history = figures.history.as_ref();
@@ -658,6 +747,7 @@ fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: 
             "max_ms": round(max),
             "errors": errors,
             "errors_by_kind": figures.errors,
+            "error_bursts": bursts,
             "lost_turns": history.map(|h| h.lost),
             "duplicated_turns": history.map(|h| h.duplicated),
             "stored_after_error": history.map(|h| h.stored_after_error),
@@ -670,9 +760,36 @@ fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: 
             "workerd_started": processes.workerd_started,
             "workerd_ended": processes.workerd_ended,
             "workerd_rss_max_mib": round(processes.workerd_rss_max_mib),
+            "rss_max_mib": processes
+                .rss_max_mib
+                .iter()
+                .map(|(kind, mib)| (kind.to_string(), round(*mib)))
+                .collect::<BTreeMap<_, _>>(),
+            "cpu_ms_per_turn": processes
+                .cpu_seconds
+                .iter()
+                .map(|(kind, seconds)| (kind.to_string(), round(per_turn(*seconds))))
+                .collect::<BTreeMap<_, _>>(),
         });
         println!("{json}");
     }
+}
+
+/// The sizes of the bursts of failures: failures less than a second after the previous one
+/// belong to its burst.
+fn bursts(at_s: &[f64]) -> Vec<usize> {
+    let mut sorted = at_s.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut bursts: Vec<usize> = Vec::new();
+    let mut last = f64::NEG_INFINITY;
+    for t in sorted {
+        match bursts.last_mut() {
+            Some(size) if t - last < 1.0 => *size += 1,
+            _ => bursts.push(1),
+        }
+        last = t;
+    }
+    bursts
 }
 
 /// Requests resent because a kept-alive connection turned out closed before any answer.
@@ -812,6 +929,12 @@ mod tests {
         assert_eq!(reconcile(&turns, &stored(&["yes", "no"])), Reconciled::default());
         let found = reconcile(&turns, &stored(&["yes", "no", "no"]));
         assert_eq!(found, Reconciled { stored_after_error: 1, ..Reconciled::default() });
+    }
+
+    #[test]
+    fn failures_less_than_a_second_apart_are_one_burst() {
+        assert_eq!(bursts(&[]), Vec::<usize>::new());
+        assert_eq!(bursts(&[10.0, 3.0, 3.5, 3.9, 10.2, 20.0]), [3, 2, 1]);
     }
 
     #[test]
