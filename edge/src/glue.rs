@@ -16,6 +16,7 @@ use crate::config::{Config, bindings};
 use crate::conversation::Limits;
 use crate::deployment::{AGENT_KEY, AgentCache, BUILTIN_AGENT, KV_CACHE_SECONDS};
 use crate::desk::{Admission, Desk};
+use crate::outbox::Outbox;
 use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, Redirect,
     StoreError,
@@ -561,16 +562,7 @@ impl UserSession {
         };
         let events = std::mem::take(&mut *deferred.borrow_mut());
         if !events.is_empty() {
-            let hub = Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: None };
-            let record = async move {
-                if let Err(e) = hub.record(&events).await {
-                    worker::console_error!(
-                        "{}",
-                        serde_json::json!({ "event": "analytics_failed", "detail": e.to_string() })
-                    );
-                }
-            };
-            self.state.wait_until(caught("UserSession.wait_until", None, record).map(drop));
+            Hub::send_after(&self.state, self.env.durable_object(bindings::ANALYTICS)?, events);
         }
         self.schedule_flush().await?;
         respond(response)
@@ -695,17 +687,31 @@ impl From<StoreError> for worker::Error {
     }
 }
 
+/// Folds a batch of events into their days: one read and one write per day, however many
+/// events (a batch carries every turn of an isolate since the last one, see [`Hub::send_after`]).
 async fn record(storage: &ObjectStorage, events: &[Event]) -> std::result::Result<(), StoreError> {
+    let mut by_day: std::collections::BTreeMap<&str, Vec<&Event>> = std::collections::BTreeMap::new();
     for event in events {
-        let key = format!("day:{}", event.day());
-        let mut day = match storage.get(&key).await? {
-            Some(raw) => serde_json::from_str(&raw).unwrap_or_else(|_| DailyStats::new(event.day())),
-            None => DailyStats::new(event.day()),
+        by_day.entry(event.day()).or_default().push(event);
+    }
+    for (day, events) in by_day {
+        let key = format!("day:{day}");
+        let mut stats = match storage.get(&key).await? {
+            Some(raw) => serde_json::from_str(&raw).unwrap_or_else(|_| DailyStats::new(day)),
+            None => DailyStats::new(day),
         };
-        day.record(event);
-        storage.put(&key, &serde_json::to_string(&day).map_err(|e| StoreError(e.to_string()))?).await?;
+        for event in events {
+            stats.record(event);
+        }
+        storage.put(&key, &serde_json::to_string(&stats).map_err(|e| StoreError(e.to_string()))?).await?;
     }
     Ok(())
+}
+
+thread_local! {
+    /// The analytics events of this isolate's users' objects on their way to the hub
+    /// ([`crate::outbox`]: one call in flight, the events recorded meanwhile in the next).
+    static OUTBOX: Rc<RefCell<Outbox>> = Rc::default();
 }
 
 /// The analytics object, called from the worker and from users' objects. With `deferred`,
@@ -716,6 +722,43 @@ struct Hub {
 }
 
 impl Hub {
+    /// Sends a turn's `events` to the hub once the caller has answered, through the isolate's
+    /// outbox: at once when no call to the hub is in flight, else with the next call, which
+    /// carries every event recorded meanwhile. The call runs in the `wait_until` of the request
+    /// that started the sender; a failed batch is logged, not sent again.
+    fn send_after(state: &State, namespace: ObjectNamespace, events: Vec<Event>) {
+        let outbox = OUTBOX.with(Rc::clone);
+        if !outbox.borrow_mut().push(events, JsClock.now_ms()) {
+            return;
+        }
+        let hub = Hub { namespace, deferred: None };
+        let send = async move {
+            let sent = crate::outbox::drain(
+                &outbox,
+                || JsClock.now_ms(),
+                |batch| {
+                    let hub = &hub;
+                    async move {
+                        if let Err(e) = hub.record(&batch).await {
+                            let (events, detail) = (batch.len(), e.to_string());
+                            let line =
+                                serde_json::json!({ "event": "analytics_failed", "events": events, "detail": detail });
+                            worker::console_error!("{line}");
+                        }
+                    }
+                },
+            );
+            if caught("UserSession.wait_until", None, sent).await.is_none() {
+                outbox.borrow_mut().abandon();
+            }
+            let dropped = outbox.borrow_mut().take_dropped();
+            if dropped > 0 {
+                worker::console_error!("{}", serde_json::json!({ "event": "analytics_dropped", "events": dropped }));
+            }
+        };
+        state.wait_until(send);
+    }
+
     async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Response> {
         let stub = self.namespace.get_by_name("analytics")?;
         let mut init = RequestInit::new();

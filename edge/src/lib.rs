@@ -37,6 +37,7 @@ pub mod limits;
 mod linking;
 pub mod lookup;
 pub mod memory;
+pub mod outbox;
 pub mod ports;
 pub mod privacy;
 pub mod token;

@@ -18,7 +18,7 @@
 use crate::ports::{ContextStore, DurableStore, StoreError};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the store found under a parked key.
 enum Found {
@@ -57,6 +57,10 @@ pub struct WriteState {
     last_write_ms: HashMap<String, u64>,
     /// When parked writes must be flushed; the host sets its alarm to it.
     pub flush_at_ms: Option<u64>,
+    /// Keys known to have nothing parked: this object looked (or removed what was there) and
+    /// parked nothing since. Only this object parks its keys, so their reads go straight to KV
+    /// and their direct writes delete nothing. Empty after an eviction: then it looks again.
+    clear: HashSet<String>,
 }
 
 /// A [`ContextStore`] that writes KV at most once per second per key.
@@ -82,7 +86,9 @@ impl<'a, K: ContextStore, D: DurableStore> WriteBehind<'a, K, D> {
             if let Found::Parked(p) = self.parked(key).await? {
                 self.kv.put(key, &p.value, p.ttl).await?;
                 self.durable.delete(&format!("{PARKED}{key}")).await?;
-                self.state.borrow_mut().last_write_ms.insert(key.to_owned(), self.now_ms);
+                let mut state = self.state.borrow_mut();
+                state.last_write_ms.insert(key.to_owned(), self.now_ms);
+                state.clear.insert(key.to_owned());
                 written += 1;
             }
         }
@@ -92,12 +98,19 @@ impl<'a, K: ContextStore, D: DurableStore> WriteBehind<'a, K, D> {
 
     /// The parked value of `key`, checked against KV; a superseded one is dropped.
     async fn parked(&self, key: &str) -> Result<Found, StoreError> {
-        let Some(raw) = self.durable.get(&format!("{PARKED}{key}")).await? else { return Ok(Found::None) };
+        if self.state.borrow().clear.contains(key) {
+            return Ok(Found::None);
+        }
+        let Some(raw) = self.durable.get(&format!("{PARKED}{key}")).await? else {
+            self.state.borrow_mut().clear.insert(key.to_owned());
+            return Ok(Found::None);
+        };
         let current = self.kv.get(key).await?;
         match serde_json::from_str::<Parked>(&raw) {
             Ok(p) if p.over == digest(current.as_deref()) => Ok(Found::Parked(p)),
             _ => {
                 self.durable.delete(&format!("{PARKED}{key}")).await?;
+                self.state.borrow_mut().clear.insert(key.to_owned());
                 Ok(Found::Superseded(current))
             }
         }
@@ -121,6 +134,7 @@ impl<K: ContextStore, D: DurableStore> ContextStore for WriteBehind<'_, K, D> {
                 // A plain struct: serialising cannot fail.
                 let parked = serde_json::to_string(&Parked { value: value.to_owned(), ttl: ttl_seconds, over })
                     .unwrap_or_default();
+                self.state.borrow_mut().clear.remove(key);
                 self.durable.put(&format!("{PARKED}{key}"), &parked).await?;
                 let due = last + KV_WRITE_INTERVAL_MS;
                 let mut state = self.state.borrow_mut();
@@ -129,8 +143,12 @@ impl<K: ContextStore, D: DurableStore> ContextStore for WriteBehind<'_, K, D> {
             _ => {
                 self.kv.put(key, value, ttl_seconds).await?;
                 // A value parked earlier is now older than the one just written.
-                self.durable.delete(&format!("{PARKED}{key}")).await?;
-                self.state.borrow_mut().last_write_ms.insert(key.to_owned(), self.now_ms);
+                if !self.state.borrow().clear.contains(key) {
+                    self.durable.delete(&format!("{PARKED}{key}")).await?;
+                }
+                let mut state = self.state.borrow_mut();
+                state.last_write_ms.insert(key.to_owned(), self.now_ms);
+                state.clear.insert(key.to_owned());
             }
         }
         Ok(())
@@ -142,6 +160,74 @@ mod tests {
     use super::*;
     use crate::memory::{MemoryDurable, MemoryStore};
     use futures_executor::block_on;
+    use std::cell::Cell;
+
+    /// The object's storage, counting the operations that reach it.
+    #[derive(Default)]
+    struct Counted {
+        inner: MemoryDurable,
+        ops: Cell<usize>,
+    }
+
+    impl DurableStore for Counted {
+        async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+            self.ops.set(self.ops.get() + 1);
+            self.inner.get(key).await
+        }
+
+        async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+            self.ops.set(self.ops.get() + 1);
+            self.inner.put(key, value).await
+        }
+
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.ops.set(self.ops.get() + 1);
+            self.inner.delete(key).await
+        }
+
+        async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+            self.ops.set(self.ops.get() + 1);
+            self.inner.list(prefix).await
+        }
+    }
+
+    #[test]
+    fn keys_known_to_have_nothing_parked_skip_the_objects_storage() {
+        let (kv, durable, state) = (MemoryStore::default(), Counted::default(), RefCell::default());
+        block_on(async {
+            // The object's first turn looks for parked values once per key, and deletes none.
+            let first = WriteBehind::new(&kv, &durable, &state, 10_000);
+            assert_eq!(first.get("ctx:u").await.unwrap(), None);
+            assert_eq!(first.get("hist:c").await.unwrap(), None);
+            first.put("hist:c", "h1", None).await.unwrap();
+            first.put("ctx:u", "one", None).await.unwrap();
+            assert_eq!(durable.ops.get(), 2, "one look per key");
+            // Its next turns, more than a second apart, do not touch its storage at all.
+            let next = WriteBehind::new(&kv, &durable, &state, 12_000);
+            assert_eq!(next.get("ctx:u").await.unwrap().as_deref(), Some("one"));
+            next.put("ctx:u", "two", None).await.unwrap();
+            assert_eq!(durable.ops.get(), 2);
+            // A write within the second is parked, and read back until the alarm flushes it.
+            let soon = WriteBehind::new(&kv, &durable, &state, 12_300);
+            soon.put("ctx:u", "three", None).await.unwrap();
+            assert_eq!(soon.get("ctx:u").await.unwrap().as_deref(), Some("three"));
+            assert_eq!(kv.entries.borrow()["ctx:u"].0, "two");
+            assert_eq!(WriteBehind::new(&kv, &durable, &state, 13_000).flush().await.unwrap(), 1);
+            assert_eq!(kv.entries.borrow()["ctx:u"].0, "three");
+            let ops = durable.ops.get();
+            let later = WriteBehind::new(&kv, &durable, &state, 15_000);
+            assert_eq!(later.get("ctx:u").await.unwrap().as_deref(), Some("three"));
+            later.put("ctx:u", "four", None).await.unwrap();
+            assert_eq!(durable.ops.get(), ops, "flushed: nothing parked again");
+            // A new instance of the object (evicted, or another one) knows nothing: it looks.
+            let fresh = RefCell::default();
+            assert_eq!(
+                WriteBehind::new(&kv, &durable, &fresh, 15_100).get("ctx:u").await.unwrap().as_deref(),
+                Some("four")
+            );
+            assert_eq!(durable.ops.get(), ops + 1);
+        });
+    }
 
     #[test]
     fn writes_within_a_second_are_parked_then_flushed_and_nothing_is_lost() {
