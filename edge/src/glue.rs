@@ -728,13 +728,12 @@ impl Hub {
     /// that started the sender; a failed batch is logged, not sent again.
     fn send_after(state: &State, namespace: ObjectNamespace, events: Vec<Event>) {
         let outbox = OUTBOX.with(Rc::clone);
-        if !outbox.borrow_mut().push(events, JsClock.now_ms()) {
-            return;
-        }
+        let Some(ticket) = outbox.borrow_mut().push(events, JsClock.now_ms()) else { return };
         let hub = Hub { namespace, deferred: None };
         let send = async move {
             let sent = crate::outbox::drain(
                 &outbox,
+                ticket,
                 || JsClock.now_ms(),
                 |batch| {
                     let hub = &hub;
@@ -749,7 +748,7 @@ impl Hub {
                 },
             );
             if caught("UserSession.wait_until", None, sent).await.is_none() {
-                outbox.borrow_mut().abandon();
+                outbox.borrow_mut().abandon(ticket);
             }
             let dropped = outbox.borrow_mut().take_dropped();
             if dropped > 0 {

@@ -26,40 +26,57 @@ pub const STALE_MS: u64 = 30_000;
 #[derive(Debug, Default)]
 pub struct Outbox {
     pending: Vec<Event>,
-    /// When the running sender last took a batch; `None`: no sender runs.
-    sender_seen_ms: Option<u64>,
+    /// The running sender and when it last took a batch; `None`: no sender runs.
+    sender: Option<(Ticket, u64)>,
+    /// The ticket of the last sender started.
+    issued: u64,
     dropped: usize,
 }
 
+/// Which sender a caller runs: only the current one takes batches. A sender presumed gone and
+/// replaced that comes back after all finds it is no longer current and stops, so it neither
+/// runs beside its successor nor, by finding the outbox empty, marks the successor stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
 impl Outbox {
-    /// Queues `events`; `true` when the caller must start a sender ([`drain`]): none runs, or
-    /// the running one is stale.
-    pub fn push(&mut self, events: Vec<Event>, now_ms: u64) -> bool {
+    /// Queues `events`; a ticket when the caller must start a sender ([`drain`]): none runs,
+    /// or the running one is stale.
+    pub fn push(&mut self, events: Vec<Event>, now_ms: u64) -> Option<Ticket> {
         let room = MAX_PENDING.saturating_sub(self.pending.len());
         self.dropped += events.len().saturating_sub(room);
         self.pending.extend(events.into_iter().take(room));
-        let running = self.sender_seen_ms.is_some_and(|seen| now_ms.saturating_sub(seen) < STALE_MS);
+        let running = self.sender.is_some_and(|(_, seen)| now_ms.saturating_sub(seen) < STALE_MS);
         if running || self.pending.is_empty() {
-            return false;
-        }
-        self.sender_seen_ms = Some(now_ms);
-        true
-    }
-
-    /// The next batch for the sender: everything pending; `None` when nothing is, and the
-    /// sender stops.
-    pub fn next_batch(&mut self, now_ms: u64) -> Option<Vec<Event>> {
-        if self.pending.is_empty() {
-            self.sender_seen_ms = None;
             return None;
         }
-        self.sender_seen_ms = Some(now_ms);
+        self.issued += 1;
+        let ticket = Ticket(self.issued);
+        self.sender = Some((ticket, now_ms));
+        Some(ticket)
+    }
+
+    /// The next batch for the sender holding `ticket`: everything pending; `None` when nothing
+    /// is (the sender stops, and the next events start another) or when another sender has
+    /// replaced this one (it stops, and the other goes on).
+    pub fn next_batch(&mut self, ticket: Ticket, now_ms: u64) -> Option<Vec<Event>> {
+        if self.sender.map(|(current, _)| current) != Some(ticket) {
+            return None;
+        }
+        if self.pending.is_empty() {
+            self.sender = None;
+            return None;
+        }
+        self.sender = Some((ticket, now_ms));
         Some(std::mem::take(&mut self.pending))
     }
 
-    /// The sender stopped without draining (it panicked): the next events start another one.
-    pub fn abandon(&mut self) {
-        self.sender_seen_ms = None;
+    /// The sender holding `ticket` stopped without draining (it panicked): the next events
+    /// start another one. A replaced sender's ticket changes nothing.
+    pub fn abandon(&mut self, ticket: Ticket) {
+        if self.sender.map(|(current, _)| current) == Some(ticket) {
+            self.sender = None;
+        }
     }
 
     /// How many events were dropped because the outbox was full, since the last call.
@@ -78,10 +95,11 @@ impl Outbox {
     }
 }
 
-/// The sender: sends batch after batch with `send` until the outbox is empty; returns how
-/// many calls it made. Started by the caller whose [`Outbox::push`] returned `true`; `send`
-/// reports its own failures (the batch is not sent again).
-pub async fn drain<F, Fut>(outbox: &RefCell<Outbox>, now_ms: impl Fn() -> u64, mut send: F) -> usize
+/// The sender: sends batch after batch with `send` until the outbox is empty (or another
+/// sender replaced it); returns how many calls it made. Started by the caller whose
+/// [`Outbox::push`] returned `ticket`; `send` reports its own failures (the batch is not sent
+/// again).
+pub async fn drain<F, Fut>(outbox: &RefCell<Outbox>, ticket: Ticket, now_ms: impl Fn() -> u64, mut send: F) -> usize
 where
     F: FnMut(Vec<Event>) -> Fut,
     Fut: Future<Output = ()>,
@@ -90,7 +108,7 @@ where
     loop {
         // Its own statement: the borrow ends before the call, and other requests push while it
         // is in flight (a `while let` would hold it across the await).
-        let batch = outbox.borrow_mut().next_batch(now_ms());
+        let batch = outbox.borrow_mut().next_batch(ticket, now_ms());
         let Some(batch) = batch else { return calls };
         send(batch).await;
         calls += 1;
@@ -138,12 +156,12 @@ mod tests {
     fn events_recorded_while_a_call_is_in_flight_go_together_in_the_next_one() {
         let outbox = RefCell::new(Outbox::default());
         let hub = SlowHub::default();
-        assert!(outbox.borrow_mut().push(vec![turn(1)], 0), "the first events start a sender");
-        let mut sender = pin!(drain(&outbox, || 5, |batch| hub.record(batch)));
+        let ticket = outbox.borrow_mut().push(vec![turn(1)], 0).expect("the first events start a sender");
+        let mut sender = pin!(drain(&outbox, ticket, || 5, |batch| hub.record(batch)));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(sender.as_mut().poll(&mut cx).is_pending(), "the first call is in flight");
         for n in 2..=200 {
-            assert!(!outbox.borrow_mut().push(vec![turn(n)], 10), "a sender runs already");
+            assert!(outbox.borrow_mut().push(vec![turn(n)], 10).is_none(), "a sender runs already");
         }
         hub.open.set(true);
         assert_eq!(sender.as_mut().poll(&mut cx), Poll::Ready(2), "two calls for 200 turns");
@@ -151,7 +169,10 @@ mod tests {
         assert_eq!(batches[0], [1]);
         assert_eq!(batches[1], (2..=200).collect::<Vec<_>>(), "in order, none lost or twice");
         assert!(outbox.borrow().is_empty());
-        assert!(outbox.borrow_mut().push(vec![turn(201)], 20), "the sender stopped: the next events start one");
+        assert!(
+            outbox.borrow_mut().push(vec![turn(201)], 20).is_some(),
+            "the sender stopped: the next events start one"
+        );
     }
 
     #[test]
@@ -159,9 +180,10 @@ mod tests {
         let outbox = RefCell::new(Outbox::default());
         let sent = RefCell::new(Vec::new());
         for n in 1..=3 {
-            assert!(outbox.borrow_mut().push(vec![turn(n)], n * 1000));
+            let ticket = outbox.borrow_mut().push(vec![turn(n)], n * 1000).expect("no sender runs");
             let calls = futures_executor::block_on(drain(
                 &outbox,
+                ticket,
                 || n * 1000,
                 |batch| {
                     sent.borrow_mut().push(numbers(&batch));
@@ -176,8 +198,8 @@ mod tests {
     #[test]
     fn the_outbox_is_bounded_and_counts_what_it_dropped() {
         let mut outbox = Outbox::default();
-        assert!(outbox.push((0..MAX_PENDING as u64 - 1).map(turn).collect(), 0));
-        assert!(!outbox.push((0..11).map(turn).collect(), 1));
+        assert!(outbox.push((0..MAX_PENDING as u64 - 1).map(turn).collect(), 0).is_some());
+        assert!(outbox.push((0..11).map(turn).collect(), 1).is_none());
         assert_eq!(outbox.len(), MAX_PENDING);
         assert_eq!(outbox.take_dropped(), 10);
         assert_eq!(outbox.take_dropped(), 0);
@@ -186,14 +208,20 @@ mod tests {
     #[test]
     fn a_sender_that_went_away_is_replaced() {
         let mut outbox = Outbox::default();
-        assert!(outbox.push(vec![turn(1)], 0));
+        let first = outbox.push(vec![turn(1)], 0).expect("no sender runs");
         // Its request was cancelled mid-call: it never takes another batch.
-        assert!(!outbox.push(vec![turn(2)], STALE_MS - 1));
-        assert!(outbox.push(vec![turn(3)], STALE_MS + 1), "stale: a new sender takes over");
-        assert_eq!(numbers(&outbox.next_batch(STALE_MS + 2).unwrap_or_default()), [1, 2, 3]);
-        assert!(!outbox.push(vec![turn(4)], STALE_MS + 3), "the new sender runs");
+        assert!(outbox.push(vec![turn(2)], STALE_MS - 1).is_none());
+        let second = outbox.push(vec![turn(3)], STALE_MS + 1).expect("stale: a new sender takes over");
+        assert_eq!(numbers(&outbox.next_batch(second, STALE_MS + 2).unwrap_or_default()), [1, 2, 3]);
+        assert!(outbox.push(vec![turn(4)], STALE_MS + 3).is_none(), "the new sender runs");
+        // The first one comes back after all: it stops, and neither takes the second's events
+        // nor marks it stopped.
+        assert!(outbox.next_batch(first, STALE_MS + 4).is_none());
+        outbox.abandon(first);
+        assert!(outbox.push(vec![turn(5)], STALE_MS + 5).is_none(), "the second still runs");
+        assert_eq!(numbers(&outbox.next_batch(second, STALE_MS + 6).unwrap_or_default()), [4, 5]);
         // It panicked: the glue says so at once, and the next events start another.
-        outbox.abandon();
-        assert!(outbox.push(vec![turn(5)], STALE_MS + 4));
+        outbox.abandon(second);
+        assert!(outbox.push(vec![turn(6)], STALE_MS + 7).is_some());
     }
 }
