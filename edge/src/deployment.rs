@@ -3,9 +3,10 @@
 //! that answers it (the uploaded one, else the built-in demo agent).
 //!
 //! An upload is validated and trained in full before anything is stored, so a malformed file
-//! changes nothing. Other isolates read the key with KV's cache time ([`KV_CACHE_SECONDS`]),
-//! so they answer with the new agent within that time; the isolate that took the upload uses
-//! it at once.
+//! changes nothing. Other isolates read the key with KV's cache time ([`KV_CACHE_SECONDS`])
+//! and keep what they read for [`AGENT_RECHECK_SECONDS`] (one read per isolate in that time,
+//! not two a turn), so they answer with the new agent within the sum; the isolate that took
+//! the upload uses it at once.
 
 use crate::config::bindings;
 use crate::conversation::Edge;
@@ -25,6 +26,9 @@ pub const MAX_AGENT_BYTES: usize = 1024 * 1024;
 /// How long a KV read of [`AGENT_KEY`] may be served from KV's cache (KV's minimum): the
 /// longest an isolate that did not take an upload keeps answering with the previous agent.
 pub const KV_CACHE_SECONDS: u64 = 60;
+
+/// How long an isolate answers with the agent it read before it reads the key again.
+pub const AGENT_RECHECK_SECONDS: u64 = 5;
 
 /// The agent that answers while none was uploaded.
 pub const BUILTIN_AGENT: &str = include_str!("../agents/retail-demo.json");
@@ -177,6 +181,12 @@ impl AgentCache {
         self.current.as_ref().filter(|_| now_ms < self.pinned_until_ms).map(|(_, agent)| agent.clone())
     }
 
+    /// Keeps the agent just read ([`Self::select`]) for [`AGENT_RECHECK_SECONDS`] from `now_ms`
+    /// (longer when an upload of this isolate pinned it).
+    pub fn recheck_after(&mut self, now_ms: u64) {
+        self.pinned_until_ms = self.pinned_until_ms.max(now_ms + AGENT_RECHECK_SECONDS * 1000);
+    }
+
     /// Uses an agent this isolate deployed at once, for every request, without reading KV
     /// for [`KV_CACHE_SECONDS`].
     pub fn install(&mut self, deployed: DeployedAgent, now_ms: u64) {
@@ -295,6 +305,21 @@ mod tests {
         // KV now answers the same text: no second parse.
         let (selected, logs) = cache.select(Ok(Some(UPLOADED.into())));
         assert!(Rc::ptr_eq(&selected, &agent) && logs.is_empty(), "{logs:?}");
+    }
+
+    #[test]
+    fn an_agent_read_is_kept_a_few_seconds_then_read_again() {
+        let mut cache = AgentCache::new(BUILTIN_AGENT);
+        assert!(cache.pinned(0).is_none(), "nothing read yet");
+        let (agent, _) = cache.select(Ok(Some(UPLOADED.into())));
+        cache.recheck_after(10_000);
+        let kept = cache.pinned(10_000 + AGENT_RECHECK_SECONDS * 1000 - 1).expect("kept");
+        assert!(Rc::ptr_eq(&kept, &agent));
+        assert!(cache.pinned(10_000 + AGENT_RECHECK_SECONDS * 1000).is_none(), "then KV is read again");
+        // A read does not shorten the pin of an upload.
+        cache.pinned_until_ms = 100_000;
+        cache.recheck_after(10_000);
+        assert!(cache.pinned(99_999).is_some());
     }
 
     #[test]

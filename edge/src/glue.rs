@@ -52,7 +52,11 @@ async fn agent(kv: &KvStore) -> Rc<Agent> {
         return agent;
     }
     let stored = kv.get(AGENT_KEY).cache_ttl(KV_CACHE_SECONDS).text().await.map_err(|e| e.to_string());
-    let (agent, logs) = AGENT.with_borrow_mut(|cache| cache.select(stored));
+    let (agent, logs) = AGENT.with_borrow_mut(|cache| {
+        let selected = cache.select(stored);
+        cache.recheck_after(JsClock.now_ms());
+        selected
+    });
     for line in logs {
         worker::console_log!("{line}");
     }
@@ -221,7 +225,8 @@ fn too_large(config: &Config, request: &ApiRequest, limit: usize) -> Result<Resp
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let entry = Entry::of("fetch", &req);
-    guarded(entry, serve(req, env)).await
+    let cors_env = env.clone();
+    guarded(entry, Some(&cors_env), serve(req, env)).await
 }
 
 /// The worker's answer to one request ([`fetch`] catches its panics).
@@ -334,11 +339,14 @@ async fn relay_in_object<S: ContextStore, D: DurableStore>(
     };
     let channel = envelope.channel;
     let typing = |indicator| {
-        state.wait_until(async move {
-            for line in channels::send_all(&FetchClient, channel, vec![indicator]).await {
-                worker::console_error!("{line}");
-            }
-        })
+        state.wait_until(
+            caught("relay.wait_until", None, async move {
+                for line in channels::send_all(&FetchClient, channel, vec![indicator]).await {
+                    worker::console_error!("{line}");
+                }
+            })
+            .map(drop),
+        )
     };
     let rendered = match channels::deliver(edge, seen, &envelope, typing).await {
         Ok(rendered) => rendered,
@@ -346,11 +354,14 @@ async fn relay_in_object<S: ContextStore, D: DurableStore>(
     };
     if !rendered.sends.is_empty() {
         let sends = rendered.sends;
-        state.wait_until(async move {
-            for line in channels::send_all(&FetchClient, channel, sends).await {
-                worker::console_error!("{line}");
-            }
-        });
+        state.wait_until(
+            caught("relay.wait_until", None, async move {
+                for line in channels::send_all(&FetchClient, channel, sends).await {
+                    worker::console_error!("{line}");
+                }
+            })
+            .map(drop),
+        );
     }
     let mut response = ApiResponse::text(200, "text/plain; charset=utf-8", rendered.answer.unwrap_or_default());
     response.logs = edge.take_logs();
@@ -407,11 +418,14 @@ struct Entry {
     name: &'static str,
     method: String,
     route: String,
+    /// The `Origin` header: the 500 of a panic stays readable by the site that sent it.
+    origin: Option<String>,
 }
 
 impl Entry {
     fn of(name: &'static str, req: &Request) -> Self {
-        Entry { name, method: req.method().to_string(), route: route_of(&req.path()) }
+        let origin = req.headers().get("Origin").ok().flatten();
+        Entry { name, method: req.method().to_string(), route: route_of(&req.path()), origin }
     }
 }
 
@@ -444,15 +458,33 @@ async fn caught<T>(entry: &str, request: Option<&Entry>, body: impl Future<Outpu
 }
 
 /// Runs a request's `body`; a panic in it answers the JSON 500 of every internal error
-/// (`{"error":{"code":"internal","message":"internal error; please retry"}}`).
-async fn guarded(entry: Entry, body: impl Future<Output = Result<Response>>) -> Result<Response> {
+/// (`{"error":{"code":"internal","message":"internal error; please retry"}}`), with the CORS
+/// headers of an allowed origin so that the widget can read it and retry.
+async fn guarded(entry: Entry, env: Option<&Env>, body: impl Future<Output = Result<Response>>) -> Result<Response> {
     match caught(entry.name, Some(&entry), body).await {
         Some(result) => result,
         None => {
             // The body `ApiError` gives every internal failure (store, corrupt record).
             let body = serde_json::to_string(&crate::error::ApiError::Corrupt(String::new()).body());
-            respond(ApiResponse { status: 500, headers: Vec::new(), body: body.unwrap_or_default(), logs: Vec::new() })
+            let headers = match (env, entry.origin.as_deref()) {
+                (Some(env), Some(origin)) => caught("cors", None, cors_headers(env, origin)).await.unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            respond(ApiResponse { status: 500, headers, body: body.unwrap_or_default(), logs: Vec::new() })
         }
+    }
+}
+
+/// The CORS headers for `origin` when the configuration allows it.
+async fn cors_headers(env: &Env, origin: &str) -> Vec<(String, String)> {
+    let Ok(kv) = env.kv(bindings::CONTEXT) else { return Vec::new() };
+    let agent = agent(&kv).await;
+    match config(env, &agent) {
+        Some(config) if config.allows_origin(origin) => vec![
+            ("Access-Control-Allow-Origin".to_owned(), origin.to_owned()),
+            ("Vary".to_owned(), "Origin".to_owned()),
+        ],
+        _ => Vec::new(),
     }
 }
 
@@ -468,7 +500,8 @@ async fn guarded_alarm(entry: &'static str, body: impl Future<Output = Result<Re
 // not in openapi.json.
 
 /// The path of the deliberate panic: `POST /__test/panic` panics in the worker's `fetch`,
-/// `POST /__test/panic?in=object` in a user's object.
+/// `POST /__test/panic?in=object` in a user's object, `?in=wait_until` in a task a user's
+/// object runs after its answer.
 const TEST_PANIC_PATH: &str = "/__test/panic";
 /// The variable that opens [`TEST_PANIC_PATH`].
 const TEST_PANIC_VAR: &str = "SWITCHBOARD_TEST_PANIC_ROUTE";
@@ -479,12 +512,19 @@ fn test_panics_enabled(env: &Env) -> bool {
 
 /// Panics here, or in the user object `panic-test` for `?in=object`.
 async fn test_panic(env: &Env, request: &ApiRequest) -> Result<Response> {
-    if request.query != "in=object" {
+    if request.query != "in=object" && request.query != "in=wait_until" {
         deliberate_panic(&request.body);
     }
+    let headers = Headers::new();
+    if let Some(origin) = &request.origin {
+        headers.set("Origin", origin)?;
+    }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
-    let forwarded = Request::new_with_init(&format!("https://user.internal{TEST_PANIC_PATH}"), &init)?;
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
+    let url = format!("https://user.internal{TEST_PANIC_PATH}?{}", request.query);
+    let forwarded = Request::new_with_init(&url, &init)?;
     env.durable_object(bindings::USERS)?.get_by_name("panic-test")?.fetch_with_request(forwarded).await
 }
 
@@ -518,7 +558,7 @@ impl DurableObject for UserSession {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let entry = Entry::of("UserSession.fetch", &req);
-        let response = guarded(entry, self.serve(req)).await;
+        let response = guarded(entry, Some(&self.env), self.serve(req)).await;
         // After a panic too: a write the request parked before it is flushed by the alarm.
         self.schedule_flush().await?;
         response
@@ -546,6 +586,14 @@ impl UserSession {
         let _turn = self.turns.lock().await;
         // After the lock, so the end-to-end test also shows a panic releases it.
         if request.path == TEST_PANIC_PATH && test_panics_enabled(&self.env) {
+            if request.query == "in=wait_until" {
+                // Answered at once; the panic comes in the task that runs after the answer.
+                let body = request.body.clone();
+                self.state.wait_until(
+                    caught("UserSession.wait_until", None, async move { deliberate_panic(&body) }).map(drop),
+                );
+                return respond(ApiResponse::text(202, "application/json", "{}".into()));
+            }
             deliberate_panic(&request.body);
         }
         let durable = ObjectStorage(self.state.storage());
@@ -609,7 +657,7 @@ impl DurableObject for AnalyticsHub {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let entry = Entry::of("AnalyticsHub.fetch", &req);
-        guarded(entry, self.serve(req)).await
+        guarded(entry, None, self.serve(req)).await
     }
 }
 

@@ -36,6 +36,18 @@ pub async fn post(url: &str, body: &str, token: Option<&str>) -> Result<(u16, Va
 /// Any request with a raw body and headers (channel webhooks: signatures, forms); returns
 /// status, `Content-Type` and body text.
 pub async fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String, String)> {
+    let (status, headers, body) = raw_with_headers(method, url, headers, body).await?;
+    let content_type = headers.iter().find(|(n, _)| n == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+    Ok((status, content_type, body))
+}
+
+/// [`raw`], answering every response header (names in lower case) instead of `Content-Type`.
+pub async fn raw_with_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, Vec<(String, String)>, String)> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = hyper::Request::builder().method(method).uri(url);
     for (name, value) in headers {
@@ -43,8 +55,11 @@ pub async fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) 
     }
     let response = client.request(request.body(Full::new(Bytes::from(body.to_owned())))?).await?;
     let status = response.status().as_u16();
-    let content_type =
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
     let bytes = response.into_body().collect().await?.to_bytes();
-    Ok((status, content_type, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok((status, headers, String::from_utf8_lossy(&bytes).into_owned()))
 }

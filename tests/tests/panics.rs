@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use switchboard_e2e::http::{call, get, post, raw};
+use switchboard_e2e::http::{call, get, post, raw_with_headers};
 use switchboard_e2e::stack::{ADMIN_TOKEN, Stack};
 use switchboard_e2e::{poll, root, wait_for};
 use tokio::net::TcpListener;
@@ -95,15 +95,23 @@ async fn open(stack: &Stack) -> (String, String) {
     (created["conversation_id"].as_str().expect("id").to_owned(), created["token"].as_str().expect("token").to_owned())
 }
 
-/// `POST /__test/panic` (+ `query`) with a body quoting [`CANARY`]: status and body text.
+/// The site the panicking requests come from (any origin is allowed in the test's worker).
+const SITE: &str = "https://shop.example";
+
+/// `POST /__test/panic` (+ `query`) from [`SITE`] with a body quoting [`CANARY`]: status and
+/// body text; a 500 must be readable by the site (CORS), so that the widget can retry.
 async fn panic_request(stack: &Stack, query: &str) -> (u16, String) {
     let body = json!({ "email": CANARY }).to_string();
     let url = stack.url(&format!("/__test/panic{query}"));
-    let sent = raw("POST", &url, &[("content-type", "application/json")], &body);
-    let (status, _, text) = tokio::time::timeout(BOUND, sent)
+    let sent = raw_with_headers("POST", &url, &[("content-type", "application/json"), ("origin", SITE)], &body);
+    let (status, headers, text) = tokio::time::timeout(BOUND, sent)
         .await
         .unwrap_or_else(|_| panic!("no answer to {url}; the worker's log:\n{}", stack.log()))
         .expect("POST /__test/panic");
+    if status == 500 {
+        let allowed = headers.iter().find(|(n, _)| n == "access-control-allow-origin").map(|(_, v)| v.as_str());
+        assert_eq!(allowed, Some(SITE), "the 500 of panic{query} is not readable by the site: {headers:?}");
+    }
     (status, text)
 }
 
@@ -147,6 +155,18 @@ async fn a_panic_answers_500_and_the_requests_in_flight_complete() {
         }
     }
 
+    // A panic in a task a user's object runs after its answer (as a channel's replies are
+    // sent): the answer stands, and the turns in flight go on.
+    let (status, body) = panic_request(&stack, "?in=wait_until").await;
+    assert_eq!((status, body.as_str()), (202, "{}"), "panic?in=wait_until; the worker's log:\n{}", stack.log());
+    for (order, turn) in &in_flight {
+        assert!(
+            !turn.is_finished(),
+            "the turn about order {order} ended with the panic in wait_until:\n{}",
+            stack.log()
+        );
+    }
+
     // The webhook answers: every turn completes with its reply.
     gate.open.send(true).expect("the gate is listening");
     for (order, turn) in in_flight {
@@ -173,10 +193,10 @@ async fn a_panic_answers_500_and_the_requests_in_flight_complete() {
             .filter_map(|line| line.get(line.find('{')?..=line.rfind('}')?))
             .filter_map(|json| serde_json::from_str(json).ok())
             .collect();
-        (lines.len() >= 3).then_some(lines)
+        (lines.len() >= 4).then_some(lines)
     })
     .await
-    .unwrap_or_else(|| panic!("not three panic lines in the worker's log:\n{}", stack.log()));
+    .unwrap_or_else(|| panic!("not four panic lines in the worker's log:\n{}", stack.log()));
     let log = stack.log();
     let entries: Vec<(&str, &str, &str)> = lines
         .iter()
@@ -193,7 +213,8 @@ async fn a_panic_answers_500_and_the_requests_in_flight_complete() {
         [
             ("fetch", "POST", "/__test/panic"),
             ("UserSession.fetch", "POST", "/__test/panic"),
-            ("UserSession.fetch", "POST", "/__test/panic")
+            ("UserSession.fetch", "POST", "/__test/panic"),
+            ("UserSession.wait_until", "?", "?"),
         ],
         "{log}"
     );
