@@ -215,11 +215,18 @@ async fn read_capped(mut stream: ByteStream, limit: usize) -> Result<Option<Vec<
 /// 413 for a body over `limit`, readable by the site that sent it when its origin is allowed.
 fn too_large(config: &Config, request: &ApiRequest, limit: usize) -> Result<Response> {
     let mut response = ApiResponse::error(&crate::error::ApiError::PayloadTooLarge(limit));
-    if let Some(origin) = request.origin.as_deref().filter(|origin| config.allows_origin(origin)) {
-        response.headers.push(("Access-Control-Allow-Origin".to_owned(), origin.to_owned()));
-        response.headers.push(("Vary".to_owned(), "Origin".to_owned()));
+    if let Some(origin) = request.origin.as_deref() {
+        response.headers.extend(allowed_origin(config, origin));
     }
     respond(response)
+}
+
+/// The CORS headers that let `origin` read an answer, when the configuration allows it.
+fn allowed_origin(config: &Config, origin: &str) -> Vec<(String, String)> {
+    if !config.allows_origin(origin) {
+        return Vec::new();
+    }
+    vec![("Access-Control-Allow-Origin".to_owned(), origin.to_owned()), ("Vary".to_owned(), "Origin".to_owned())]
 }
 
 #[event(fetch)]
@@ -338,34 +345,32 @@ async fn relay_in_object<S: ContextStore, D: DurableStore>(
         Err(e) => return ApiResponse::error(&crate::error::ApiError::BadJson(e.to_string())),
     };
     let channel = envelope.channel;
-    let typing = |indicator| {
-        state.wait_until(
-            caught("relay.wait_until", None, async move {
-                for line in channels::send_all(&FetchClient, channel, vec![indicator]).await {
-                    worker::console_error!("{line}");
-                }
-            })
-            .map(drop),
-        )
-    };
+    let typing = |indicator| send_later(state, channel, vec![indicator]);
     let rendered = match channels::deliver(edge, seen, &envelope, typing).await {
         Ok(rendered) => rendered,
         Err(e) => return ApiResponse::error(&e),
     };
     if !rendered.sends.is_empty() {
-        let sends = rendered.sends;
-        state.wait_until(
-            caught("relay.wait_until", None, async move {
-                for line in channels::send_all(&FetchClient, channel, sends).await {
-                    worker::console_error!("{line}");
-                }
-            })
-            .map(drop),
-        );
+        send_later(state, channel, rendered.sends);
     }
     let mut response = ApiResponse::text(200, "text/plain; charset=utf-8", rendered.answer.unwrap_or_default());
     response.logs = edge.take_logs();
     response
+}
+
+/// Sends `messages` on `channel` after the answer, failures logged.
+fn send_later(state: &State, channel: channels::Channel, messages: Vec<HttpRequest>) {
+    wait_until_caught(state, "relay.wait_until", async move {
+        for line in channels::send_all(&FetchClient, channel, messages).await {
+            worker::console_error!("{line}");
+        }
+    });
+}
+
+/// Runs `task` after the answer (`wait_until`); a panic in it is caught and logged as
+/// [`caught`] does, never left to unwind through the runtime.
+fn wait_until_caught(state: &State, entry: &'static str, task: impl Future<Output = ()> + 'static) {
+    state.wait_until(caught(entry, None, task).map(drop));
 }
 
 fn respond(response: ApiResponse) -> Result<Response> {
@@ -479,13 +484,7 @@ async fn guarded(entry: Entry, env: Option<&Env>, body: impl Future<Output = Res
 async fn cors_headers(env: &Env, origin: &str) -> Vec<(String, String)> {
     let Ok(kv) = env.kv(bindings::CONTEXT) else { return Vec::new() };
     let agent = agent(&kv).await;
-    match config(env, &agent) {
-        Some(config) if config.allows_origin(origin) => vec![
-            ("Access-Control-Allow-Origin".to_owned(), origin.to_owned()),
-            ("Vary".to_owned(), "Origin".to_owned()),
-        ],
-        _ => Vec::new(),
-    }
+    config(env, &agent).map(|config| allowed_origin(&config, origin)).unwrap_or_default()
 }
 
 /// Runs an alarm's `body`; a panic in it fails the alarm, which the runtime retries.
@@ -589,9 +588,7 @@ impl UserSession {
             if request.query == "in=wait_until" {
                 // Answered at once; the panic comes in the task that runs after the answer.
                 let body = request.body.clone();
-                self.state.wait_until(
-                    caught("UserSession.wait_until", None, async move { deliberate_panic(&body) }).map(drop),
-                );
+                wait_until_caught(&self.state, "UserSession.wait_until", async move { deliberate_panic(&body) });
                 return respond(ApiResponse::text(202, "application/json", "{}".into()));
             }
             deliberate_panic(&request.body);
