@@ -18,7 +18,16 @@
 //! (busy `sh` loops, stopped by PID at the end), the way a busy machine is; `--json` also prints
 //! the figures as one JSON object (the last line); `--no-build` serves the worker already in
 //! `edge/build/`; `--debug` runs wrangler with `--log-level debug`; `--in-tree` serves the
-//! working tree itself instead of a copy.
+//! working tree itself instead of a copy; `--disk` keeps wrangler's local KV and object storage
+//! on disk (under `target/bench-state/`) instead of in memory.
+//!
+//! Where the local storage lives matters: miniflare emulates KV and Durable Object storage with
+//! SQLite on the thread that runs the worker, and commits with `fsync`, hundreds a second under
+//! the conversations load. On disk every `fsync` stalls that thread (and with it every request)
+//! for as long as the disk takes, which measures the disk and whatever else writes to it, not
+//! the worker; on Cloudflare storage is a remote service, off the worker's thread. So by default
+//! the state lives in tmpfs (`/dev/shm/switchboard-bench-<pid>`, removed afterwards) when the
+//! machine has one; `--disk` measures the other way, and the report says which it was.
 //!
 //! By default wrangler serves a **copy** of the built worker and `public/` (in
 //! `target/bench-state/root/`): `wrangler dev` watches its bundle and its assets folder, and
@@ -64,11 +73,12 @@ struct Options {
     build: bool,
     debug: bool,
     in_tree: bool,
+    disk: bool,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self> {
-        const FLAGS: &[&str] = &["--json", "--no-build", "--debug", "--in-tree"];
+        const FLAGS: &[&str] = &["--json", "--no-build", "--debug", "--in-tree", "--disk"];
         const VALUED: &[&str] = &["--clients", "--seconds", "--conversations", "--turns", "--hog"];
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
@@ -102,6 +112,7 @@ impl Options {
             build: !has("--no-build"),
             debug: has("--debug"),
             in_tree: has("--in-tree"),
+            disk: has("--disk"),
         })
     }
 }
@@ -116,13 +127,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state)?;
     let served = if options.in_tree { root.to_path_buf() } else { snapshot(root, &state.join("root"))? };
+    let storage = Storage::new(&state, options.disk)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let inspector = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let unlimited = || "1000000".to_string();
     let server = DevServer {
         port,
         inspector_port: inspector,
-        persist_to: &state.join("kv"),
+        persist_to: &storage.path,
         config_home: &state.join("home"),
         token_secret: "bench-token-secret-of-thirty-two-bytes",
         fulfillment_url: None,
@@ -157,8 +169,43 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     stop_group(&mut child, group);
     let (figures, processes) = result?;
     let reloads = std::fs::read_to_string(&log_path).unwrap_or_default().matches("Reloading local server").count();
-    report(&options, &figures, &processes, reloads);
+    report(&options, &figures, &processes, reloads, storage.kind());
     Ok(())
+}
+
+/// Where wrangler keeps its local KV and object storage for one run (see the module's doc).
+struct Storage {
+    path: std::path::PathBuf,
+    /// A tmpfs folder of this run, removed when the run ends.
+    in_memory: bool,
+}
+
+impl Storage {
+    fn new(state: &Path, disk: bool) -> Result<Self> {
+        let shm = Path::new("/dev/shm");
+        if !disk && shm.is_dir() {
+            let path = shm.join(format!("switchboard-bench-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            if std::fs::create_dir_all(&path).is_ok() {
+                return Ok(Storage { path, in_memory: true });
+            }
+        }
+        let path = state.join("kv");
+        std::fs::create_dir_all(&path)?;
+        Ok(Storage { path, in_memory: false })
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.in_memory { "tmpfs" } else { "disk" }
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if self.in_memory {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 
 /// Stops wrangler's process group: TERM, then KILL after 10 s (a wrangler whose runtime died
@@ -664,7 +711,7 @@ fn group_processes(group: u32) -> BTreeMap<u32, Sample> {
     found
 }
 
-fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: usize) {
+fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: usize, storage: &str) {
     let mut times = figures.times.clone();
     times.sort_by(f64::total_cmp);
     let at = |q: f64| -> f64 {
@@ -712,7 +759,7 @@ fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: 
         }
     }
     println!(
-        "    machine: {} cores, load {:.2} before, {:.2} after; {} CPU hog(s); wrangler reloads {reloads}; workerd processes started {}, ended {}; workerd RSS max {:.0} MiB",
+        "    machine: {} cores, load {:.2} before, {:.2} after; {} CPU hog(s); local storage on {storage}; wrangler reloads {reloads}; workerd processes started {}, ended {}; workerd RSS max {:.0} MiB",
         std::thread::available_parallelism().map(usize::from).unwrap_or(0),
         processes.load_before,
         processes.load_after,
@@ -753,6 +800,7 @@ fn report(options: &Options, figures: &Figures, processes: &Processes, reloads: 
             "stored_after_error": history.map(|h| h.stored_after_error),
             "resent": resent,
             "hogs": options.hogs,
+            "storage": storage,
             "cores": std::thread::available_parallelism().map(usize::from).unwrap_or(0),
             "load_before": (processes.load_before * 100.0).round() / 100.0,
             "load_after": (processes.load_after * 100.0).round() / 100.0,

@@ -52,8 +52,9 @@ const HELP: &str = "\
          --wasm: the same measurements as wasm32-wasip1 under Node (V8), for the worker and widget;
          --turns-only: just the per-turn CPU of the edge core (demo and 150-intent agents)
   bench  the worker in local workerd under load (--clients 8 --seconds 20): turns/s, latency;
-         --conversations 200 --turns 50 [--hog N] [--json]: also errors, lost and duplicated turns
-  fuzz   fuzz targets (cargo-fuzz): --list; --smoke (each 20 s, fails on a crash);
+         --conversations 200 --turns 50 [--hog N] [--json]: also errors, lost and duplicated turns;
+         local storage in tmpfs unless --disk
+  fuzz   fuzz targets (cargo-fuzz): --list; --smoke (each 8 s, fails on a crash);
          <target> [--seconds 300] for one longer";
 
 /// The workspace root (the parent of this crate).

@@ -40,16 +40,14 @@ pub fn run(root: &Path) -> Result<()> {
             over.push(format!("{what} is {} {unit}, over its budget of {}", kb(size), kb(budget)));
         }
     };
+    let all: Vec<&str> = sections.iter().flat_map(|(_, files)| files.iter().copied()).collect();
+    let measured = measure(root, &all)?;
     for (title, files) in sections {
         println!("{title}:");
         println!("  {:<44} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli");
         let mut total = [0usize; 3];
         for file in files {
-            let path = root.join(file);
-            let Ok(bytes) = std::fs::read(&path) else {
-                bail!("{file} is missing: run `cargo xtask build` first");
-            };
-            let sizes = [bytes.len(), gzip(&bytes)?, brotli(&bytes)?];
+            let sizes = measured[file];
             println!("  {file:<44} {:>10} {:>10} {:>10}", kb(sizes[0]), kb(sizes[1]), kb(sizes[2]));
             if *file == "public/embed.js" {
                 check("the loader (embed.js)", sizes[2], LOADER_BROTLI_BUDGET, "brotli");
@@ -75,6 +73,43 @@ pub fn run(root: &Path) -> Result<()> {
         kb(WORKER_GZIP_BUDGET)
     );
     Ok(())
+}
+
+/// Raw, gzip and brotli sizes of each file, compressed on as many threads as the machine has
+/// cores (brotli q11 of the worker's few MB is most of the time).
+fn measure<'f>(root: &Path, files: &[&'f str]) -> Result<std::collections::HashMap<&'f str, [usize; 3]>> {
+    let mut contents = Vec::new();
+    for file in files {
+        let Ok(bytes) = std::fs::read(root.join(file)) else {
+            bail!("{file} is missing: run `cargo xtask build` first");
+        };
+        contents.push((*file, bytes));
+    }
+    // The largest first, so that no thread is left with one of them at the end.
+    contents.sort_by_key(|(_, bytes)| std::cmp::Reverse(bytes.len()));
+    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(std::collections::HashMap::new());
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    while let Some((file, bytes)) =
+                        contents.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let sizes = [bytes.len(), gzip(bytes)?, brotli(bytes)?];
+                        results.lock().map_err(|_| anyhow::anyhow!("a size thread panicked"))?.insert(*file, sizes);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().map_err(|_| anyhow::anyhow!("a size thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    results.into_inner().map_err(|_| anyhow::anyhow!("a size thread panicked"))
 }
 
 fn kb(bytes: usize) -> String {

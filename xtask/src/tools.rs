@@ -1,5 +1,5 @@
 //! The pinned tools, installed into git-ignored project folders when missing:
-//! wasm-bindgen-cli and worker-build under `.tools/`, wrangler and binaryen under
+//! wasm-bindgen-cli under `.tools/`, wrangler, binaryen and esbuild under
 //! `node_modules/` (`npm ci` from the committed lockfile), the wasm32 target through rustup;
 //! cargo-fuzz under `.tools/` too, but only when fuzzing is asked for ([`cargo_fuzz`]).
 
@@ -10,8 +10,6 @@ use std::process::Command;
 
 /// Must equal the `wasm-bindgen` version in Cargo.lock (checked by [`ensure`]).
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
-/// Must match the `worker` crate's version.
-pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 const MIN_NODE_MAJOR: u32 = 20;
 /// cargo-fuzz, for `cargo xtask fuzz`.
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -20,7 +18,6 @@ pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
     pub wasm_bindgen_test_runner: PathBuf,
-    pub worker_build: PathBuf,
     pub wasm_opt: PathBuf,
     pub wasm_metadce: PathBuf,
     pub esbuild: PathBuf,
@@ -54,20 +51,11 @@ pub fn ensure(root: &Path) -> Result<Tools> {
         }
         Ok(())
     })?;
-    let worker_build = bin.join("worker-build");
-    step(&format!("checking worker-build {WORKER_BUILD_VERSION} in .tools/"), || {
-        let version = output(Command::new(&worker_build).arg("--version")).unwrap_or_default();
-        if !version.contains(WORKER_BUILD_VERSION) {
-            cargo_install(root, &["worker-build", "--version", WORKER_BUILD_VERSION, "--locked"])?;
-        }
-        Ok(())
-    })?;
     step("checking node_modules (wrangler, binaryen) against package-lock.json", || npm_ci(root))?;
     let node_bin = root.join("node_modules/.bin");
     Ok(Tools {
         wasm_bindgen_test_runner: bin.join("wasm-bindgen-test-runner"),
         wasm_bindgen,
-        worker_build,
         wasm_opt: node_bin.join("wasm-opt"),
         wasm_metadce: node_bin.join("wasm-metadce"),
         esbuild: root.join("node_modules/@esbuild/linux-x64/bin/esbuild"),
