@@ -55,13 +55,19 @@ pub mod bindings {
     /// Context lifetime per channel, e.g. `web=2592000,whatsapp=86400`.
     pub const CONTEXT_TTL: &str = "CONTEXT_TTL";
 
-    /// The worker's own settings: never handed to a webhook as an agent's `${NAME}` secret
-    /// (the channel relays' settings, [`crate::channels::settings::names`], neither).
-    pub const RESERVED: [&str; 23] = [
-        CONTEXT,
-        USERS,
-        ANALYTICS,
-        TOKEN_SECRET,
+    /// The worker's own bindings and settings besides [`SETTINGS`]: with those, never handed
+    /// to a webhook as an agent's `${NAME}` secret (see [`is_reserved`]).
+    const OWN: [&str; 5] = [CONTEXT, USERS, ANALYTICS, TOKEN_SECRET, FULFILLMENT_URL];
+
+    /// Whether `name` is one of the worker's own bindings or settings (the channel relays'
+    /// settings, [`crate::channels::settings::names`], are checked apart).
+    pub fn is_reserved(name: &str) -> bool {
+        OWN.contains(&name) || SETTINGS.contains(&name)
+    }
+
+    /// The settings [`super::Config::set`] takes, read from the worker's variables and secrets
+    /// after `TOKEN_SECRET` and `FULFILLMENT_URL` (which [`super::Config::new`] takes).
+    pub const SETTINGS: [&str; 18] = [
         TOKEN_SECRET_PREVIOUS,
         TOKEN_LIFETIME_HOURS,
         IDENTITY_SECRET,
@@ -74,7 +80,6 @@ pub mod bindings {
         HANDOFF_TIMEOUT_MINUTES,
         HANDOFF_WEBHOOK_URL,
         HANDOFF_WEBHOOK_SECRET,
-        FULFILLMENT_URL,
         ALLOWED_ORIGINS,
         USER_RATE_PER_MINUTE,
         IP_RATE_PER_MINUTE,
@@ -278,6 +283,42 @@ impl Config {
         self.identity.as_ref().filter(|k| !k.user_hash.is_empty())
     }
 
+    /// Settings from the worker's variables and secrets, `read` giving each one's value by its
+    /// binding name; `secrets`: the webhook secrets the agent names (only those are read). The
+    /// problems come back as log lines (JSON, naming the setting, never its value): a setting
+    /// that does not parse stays at its default, and without a `TOKEN_SECRET` of at least
+    /// [`MIN_SECRET_BYTES`] there are no settings at all (the worker answers 500).
+    pub fn from_vars<'n>(
+        read: impl Fn(&str) -> Option<String>,
+        secrets: impl IntoIterator<Item = &'n str>,
+    ) -> (Option<Config>, Vec<String>) {
+        let problem = |detail: String| serde_json::json!({ "event": "config", "detail": detail }).to_string();
+        let Some(token_secret) = read(bindings::TOKEN_SECRET) else {
+            return (None, vec![problem(format!("{} is not set", bindings::TOKEN_SECRET))]);
+        };
+        let mut config = Config::new(&token_secret, read(bindings::FULFILLMENT_URL));
+        if let Err(e) = config.check_token_secret() {
+            return (None, vec![problem(e)]);
+        }
+        let mut problems = Vec::new();
+        for name in bindings::SETTINGS.iter().chain(crate::channels::settings::names::ALL) {
+            if let Some(value) = read(name)
+                && let Err(e) = config.set(name, &value)
+            {
+                problems.push(problem(e));
+            }
+        }
+        // A secret the agent names that is missing fails its webhook calls (logged there).
+        for name in secrets {
+            if let Some(value) = read(name)
+                && let Err(e) = config.set_secret(name, &value)
+            {
+                problems.push(problem(e));
+            }
+        }
+        (Some(config), problems)
+    }
+
     /// The keys derived from the token secrets.
     pub fn keys(&self) -> Keys {
         Keys::new(&self.token_secret, self.token_secret_previous.as_deref())
@@ -294,10 +335,10 @@ impl Config {
         Ok(())
     }
 
-    /// Keeps a webhook secret; refuses the worker's own settings ([`bindings::RESERVED`]), so
+    /// Keeps a webhook secret; refuses the worker's own settings ([`bindings::is_reserved`]), so
     /// an agent file cannot send the token key to a webhook.
     pub fn set_secret(&mut self, name: &str, value: &str) -> Result<(), String> {
-        if bindings::RESERVED.contains(&name) || crate::channels::settings::names::ALL.contains(&name) {
+        if bindings::is_reserved(name) || crate::channels::settings::names::ALL.contains(&name) {
             return Err(format!("{name} is one of the worker's own settings, not a webhook secret; rename it"));
         }
         self.secrets.insert(name.to_owned(), value.to_owned());
@@ -322,6 +363,35 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_come_from_the_variables_and_a_bad_one_is_logged_without_its_value() {
+        let vars: BTreeMap<&str, &str> = BTreeMap::from([
+            (bindings::TOKEN_SECRET, "a-token-secret-of-at-least-32-bytes"),
+            (bindings::ALLOWED_ORIGINS, "https://shop.example"),
+            (bindings::USER_RATE_PER_MINUTE, "lots"),
+            (bindings::ADMIN_TOKEN, "short-admin-secret"),
+            ("ORDERS_TOKEN", "t0k3n"),
+            ("UNNAMED_SECRET", "not read"),
+        ]);
+        let read = |name: &str| vars.get(name).map(|v| v.to_string());
+        let (config, problems) = Config::from_vars(read, ["ORDERS_TOKEN", bindings::TOKEN_SECRET]);
+        let config = config.unwrap();
+        assert!(config.allows_origin("https://shop.example") && !config.allows_origin("https://evil.example"));
+        assert_eq!(config.user_rate_per_minute, 30, "a value that does not parse leaves the default");
+        assert_eq!(config.secrets.keys().collect::<Vec<_>>(), ["ORDERS_TOKEN"]);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        for line in &problems {
+            assert!(line.starts_with(r#"{"detail":"#) && line.contains(r#""event":"config""#), "{line}");
+            assert!(!line.contains("short-admin-secret") && !line.contains("a-token-secret"), "{line}");
+        }
+        for secret in [None, Some("too-short")] {
+            let read = |name: &str| (name == bindings::TOKEN_SECRET).then_some(secret?.to_owned());
+            let (config, problems) = Config::from_vars(read, []);
+            assert!(config.is_none());
+            assert!(problems[0].contains("TOKEN_SECRET"), "{problems:?}");
+        }
+    }
 
     #[test]
     fn variables_apply_and_bad_ones_say_why() {

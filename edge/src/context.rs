@@ -150,7 +150,7 @@ mod tests {
             profile,
             channel: "web".into(),
             status: Status::Bot,
-            identities: vec![format!("id:visitor:{conversation}")],
+            identities: vec![crate::layout::kv::identity("visitor", conversation)],
             handoff: Handoff::default(),
             last_intent: None,
             reply_to: None,

@@ -16,6 +16,7 @@ use crate::handoff;
 use crate::identity::ChannelIdentity;
 use crate::ids::{ConversationId, UserId, Visitor, VisitorClaim};
 use crate::keys::Keys;
+use crate::layout;
 use crate::limits::RateLimiter;
 use crate::ports::{AnalyticsStore, Clock, ContextStore, HttpClient};
 use crate::privacy;
@@ -199,7 +200,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
             return UserId::parse(&id).ok_or_else(|| ApiError::Corrupt(format!("an index entry {}", kind_of(&key))));
         }
         if let Some(legacy) = identity.legacy_user()
-            && self.store.get(&format!("ctx:{legacy}")).await?.is_some()
+            && self.store.get(&layout::kv::context(&legacy)).await?.is_some()
         {
             return Ok(legacy);
         }
@@ -223,7 +224,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
                 (identity, user, None)
             }
             VisitorClaim::Legacy(old) => {
-                let marker = format!("id:legacy-visitor:{old}");
+                let marker = layout::kv::legacy_visitor(&old);
                 let Some(user) = UserId::parse(&format!("u-{old}")) else { return Ok(None) };
                 if self.store.get(&marker).await?.is_some() {
                     return Ok(None);
@@ -685,7 +686,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     pub async fn load_context(&self, user: &UserId) -> Result<(UserId, Option<UserContext>), ApiError> {
         let mut user = user.clone();
         for _ in 0..2 {
-            let Some(raw) = self.store.get(&format!("ctx:{user}")).await? else {
+            let Some(raw) = self.store.get(&layout::kv::context(&user)).await? else {
                 return Ok((user, None));
             };
             match serde_json::from_str::<Stored>(&raw) {
@@ -705,7 +706,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
     }
 
     pub(crate) async fn load_history(&self, conversation: &ConversationId) -> Result<Vec<Message>, ApiError> {
-        let Some(raw) = self.store.get(&format!("hist:{conversation}")).await? else {
+        let Some(raw) = self.store.get(&layout::kv::history(conversation)).await? else {
             return Ok(Vec::new());
         };
         match serde_json::from_str(&raw) {
@@ -724,7 +725,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         let ttl = self.config.ttl_for(&context.channel);
         let kept = history.get(history.len().saturating_sub(self.config.history_limit)..).unwrap_or_default();
         let history_json = serde_json::to_string(kept).map_err(|e| ApiError::Corrupt(format!("history: {e}")))?;
-        self.store.put(&format!("hist:{}", context.conversation_id), &history_json, Some(ttl)).await?;
+        self.store.put(&layout::kv::history(&context.conversation_id), &history_json, Some(ttl)).await?;
         let now = self.clock.now_ms();
         let mut context = context.clone();
         let stale = context.indexed_ms == 0 || now.saturating_sub(context.indexed_ms) > ttl.saturating_mul(500);
@@ -737,7 +738,7 @@ impl<'a, S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'a, S
         }
         let context_json = serde_json::to_string(&Stored::Live(Box::new(context)))
             .map_err(|e| ApiError::Corrupt(format!("context: {e}")))?;
-        self.store.put(&format!("ctx:{user}"), &context_json, Some(ttl)).await?;
+        self.store.put(&layout::kv::context(user), &context_json, Some(ttl)).await?;
         Ok(())
     }
 

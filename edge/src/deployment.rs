@@ -18,7 +18,7 @@ use switchboard_dialog::agent::Agent;
 use switchboard_dialog::nlu::text::fnv64;
 
 /// The KV key (namespace `CONTEXT`) of the uploaded agent file, stored as uploaded, no TTL.
-pub const AGENT_KEY: &str = "agent:current";
+pub const AGENT_KEY: &str = crate::layout::kv::AGENT;
 
 /// Largest agent file accepted: agent files outgrow the API's usual 64 KiB body limit.
 pub const MAX_AGENT_BYTES: usize = 1024 * 1024;
@@ -62,7 +62,7 @@ pub fn parse_agent(text: &str) -> Result<Agent, ApiError> {
     let invalid = |detail: String| ApiError::InvalidAgent(format!("invalid agent file ({}): {detail}", label(format)));
     let agent = parsed.map_err(|e| invalid(e.to_string()))?;
     for (name, webhook) in &agent.webhooks {
-        if let Some(secret) = webhook.secrets().find(|s| bindings::RESERVED.contains(s)) {
+        if let Some(secret) = webhook.secrets().find(|s| bindings::is_reserved(s)) {
             return Err(invalid(format!(
                 "webhooks.{name}: ${{{secret}}} is one of the worker's own settings and is never \
                  handed to a webhook; give the webhook a secret of its own"

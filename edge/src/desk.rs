@@ -12,8 +12,7 @@ use crate::ports::{DurableStore, StoreError};
 use serde::{Deserialize, Serialize};
 use switchboard_dialog::protocol::{ConversationStatus, DeskEntry};
 
-/// The key prefix of desk entries in the hub's storage.
-const PREFIX: &str = "desk:";
+use crate::layout::hub::{DESK_PREFIX as PREFIX, desk as key};
 
 /// How a waiting entry is admitted.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,13 +85,13 @@ impl<'a, D: DurableStore> Desk<'a, D> {
         };
         let stored = Stored { entry: entry.clone(), origin, expires_ms };
         let text = serde_json::to_string(&stored).map_err(|e| StoreError(e.to_string()))?;
-        self.storage.put(&format!("{PREFIX}{}", entry.conversation_id), &text).await?;
+        self.storage.put(&key(&entry.conversation_id), &text).await?;
         Ok(true)
     }
 
     /// Takes a conversation off the desk.
     pub async fn remove(&self, conversation: &str) -> Result<(), StoreError> {
-        self.storage.delete(&format!("{PREFIX}{conversation}")).await
+        self.storage.delete(&key(conversation)).await
     }
 
     /// The entries on the desk at `now` (expired waiting ones are not).

@@ -15,7 +15,8 @@ use crate::channels::{self, Envelope, Received};
 use crate::config::{Config, bindings};
 use crate::conversation::Limits;
 use crate::deployment::{AGENT_KEY, AgentCache, BUILTIN_AGENT, KV_CACHE_SECONDS};
-use crate::desk::{Admission, Desk};
+use crate::desk::Admission;
+use crate::hub::{HubClient, HubTransport};
 use crate::outbox::Outbox;
 use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, Redirect,
@@ -67,54 +68,16 @@ fn isolate_limits(config: &Config) -> Rc<Limits> {
     LIMITS.with(|l| l.borrow_mut().get_or_insert_with(|| Rc::new(Limits::new(config))).clone())
 }
 
-/// Settings from the worker's variables and secrets; `None` when TOKEN_SECRET is missing or
-/// shorter than 32 bytes (logged).
+/// Settings from the worker's variables and secrets ([`Config::from_vars`]); `None` when
+/// TOKEN_SECRET is missing or shorter than 32 bytes. Problems are logged.
 fn config(env: &Env, agent: &Agent) -> Option<Config> {
     let read =
         |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
-    let mut config = Config::new(&read(bindings::TOKEN_SECRET)?, read(bindings::FULFILLMENT_URL));
-    if let Err(e) = config.check_token_secret() {
-        worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
-        return None;
+    let (config, problems) = Config::from_vars(read, agent.secret_names());
+    for line in problems {
+        worker::console_error!("{line}");
     }
-    for name in [
-        bindings::TOKEN_SECRET_PREVIOUS,
-        bindings::TOKEN_LIFETIME_HOURS,
-        bindings::IDENTITY_SECRET,
-        bindings::IDENTITY_JWT_SECRET,
-        bindings::IDENTITY_JWT_AUDIENCE,
-        bindings::IDENTITY_JWT_ISSUER,
-        bindings::IDENTITY_JWT_MAX_MINUTES,
-        bindings::ADMIN_TOKEN,
-        bindings::AGENT_TOKENS,
-        bindings::HANDOFF_TIMEOUT_MINUTES,
-        bindings::HANDOFF_WEBHOOK_URL,
-        bindings::HANDOFF_WEBHOOK_SECRET,
-        bindings::ALLOWED_ORIGINS,
-        bindings::USER_RATE_PER_MINUTE,
-        bindings::IP_RATE_PER_MINUTE,
-        bindings::IP_CONVERSATIONS_PER_HOUR,
-        bindings::HANDOFFS_PER_IP,
-        bindings::CONTEXT_TTL,
-    ]
-    .into_iter()
-    .chain(channels::settings::names::ALL.iter().copied())
-    {
-        if let Some(value) = read(name)
-            && let Err(e) = config.set(name, &value)
-        {
-            worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
-        }
-    }
-    // Only the secrets the agent names; one that is missing fails its webhook calls (logged).
-    for name in agent.secret_names() {
-        if let Some(value) = read(name)
-            && let Err(e) = config.set_secret(name, &value)
-        {
-            worker::console_error!("{}", serde_json::json!({ "event": "config", "detail": e }));
-        }
-    }
-    Some(config)
+    config
 }
 
 fn misconfigured() -> Result<Response> {
@@ -249,7 +212,7 @@ async fn serve(req: Request, env: Env) -> Result<Response> {
         return too_large(&config, &request, limit);
     }
     let limits = isolate_limits(&config);
-    let analytics = Hub { namespace: env.durable_object(bindings::ANALYTICS)?, deferred: None };
+    let analytics = Hub::new(env.durable_object(bindings::ANALYTICS)?, None);
     let edge =
         Edge::new(&agent, config, Kv(kv), FetchClient, JsClock, analytics).with_limits(limits).outside_user_objects();
     if request.path.starts_with("/channels/") {
@@ -597,8 +560,7 @@ impl UserSession {
         let store = WriteBehind::new(&kv, &durable, &self.writes, JsClock.now_ms());
         // Events are sent after the answer, not before it (`wait_until` keeps the object at it).
         let deferred = Rc::new(RefCell::new(Vec::new()));
-        let analytics =
-            Hub { namespace: self.env.durable_object(bindings::ANALYTICS)?, deferred: Some(deferred.clone()) };
+        let analytics = Hub::new(self.env.durable_object(bindings::ANALYTICS)?, Some(deferred.clone()));
         let edge = Edge::new(&agent, config, store, FetchClient, JsClock, analytics).with_limits(limits);
         let response = if request.path == RELAY_PATH {
             relay_in_object(&self.state, &edge, &durable, &request).await
@@ -659,98 +621,36 @@ impl DurableObject for AnalyticsHub {
 }
 
 impl AnalyticsHub {
-    /// One call from the worker or a user's object ([`DurableObject::fetch`] catches its panics).
+    /// One call from the worker or a user's object ([`DurableObject::fetch`] catches its
+    /// panics): the bytes go to [`crate::hub::serve_bytes`], its answer comes back.
     async fn serve(&self, mut req: Request) -> Result<Response> {
         let storage = ObjectStorage(self.state.storage());
-        let url = req.url()?;
-        let days = match (req.method(), url.path()) {
-            (Method::Post, "/record") => {
-                let events: Vec<Event> = req.json().await?;
-                record(&storage, &events).await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-                return Response::empty();
-            }
-            (Method::Get, "/days") => {
-                let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-                let (from, to) = (param("from").unwrap_or_default(), param("to").unwrap_or_default());
-                let stored = storage.list("day:").await.map_err(|e| worker::Error::RustError(e.to_string()))?;
-                stored
-                    .into_iter()
-                    .filter(|(k, _)| k["day:".len()..] >= *from.as_str() && k["day:".len()..] <= *to.as_str())
-                    .filter_map(|(_, v)| serde_json::from_str::<DailyStats>(&v).ok())
-                    .collect::<Vec<_>>()
-            }
-            (Method::Put, "/desk") => {
-                let put: DeskPut = req.json().await?;
-                if !Desk::new(&storage).put(&put.entry, &put.admission, put.now).await? {
-                    return Response::error("too many waiting from one client", 409);
-                }
-                // The alarm sweeps waiting entries nobody claimed in time.
-                if self.state.storage().get_alarm().await?.is_none() {
-                    self.state.storage().set_alarm(Duration::from_millis(put.admission.timeout_ms.max(1000))).await?;
-                }
-                return Response::empty();
-            }
-            (Method::Delete, path) if path.starts_with("/desk/") => {
-                Desk::new(&storage).remove(path.trim_start_matches("/desk/")).await?;
-                return Response::empty();
-            }
-            (Method::Get, "/desk") => {
-                let now = url.query_pairs().find(|(k, _)| k == "now").and_then(|(_, v)| v.parse().ok());
-                let entries = Desk::new(&storage).list(now.unwrap_or_else(|| JsClock.now_ms())).await?;
-                return Response::from_json(&entries);
-            }
-            _ => return Response::error("not found", 404),
-        };
-        Response::from_json(&days)
+        let served = crate::hub::serve_bytes(&storage, &req.bytes().await?).await;
+        if let Some(ms) = served.alarm_in_ms
+            && self.state.storage().get_alarm().await?.is_none()
+        {
+            self.state.storage().set_alarm(Duration::from_millis(ms)).await?;
+        }
+        let headers = Headers::new();
+        headers.set("Content-Type", "application/json")?;
+        Ok(Response::ok(served.answer)?.with_headers(headers))
     }
-}
 
-impl AnalyticsHub {
     /// The alarm: expired waiting entries leave the desk; the next sweep is set for the next
     /// one to expire.
     async fn sweep(&self) -> Result<Response> {
         let storage = ObjectStorage(self.state.storage());
-        if let Some(next) = Desk::new(&storage).sweep(JsClock.now_ms()).await? {
-            let wait = next.saturating_sub(JsClock.now_ms()).max(1000);
+        if let Some(wait) = crate::hub::sweep(&storage, JsClock.now_ms()).await? {
             self.state.storage().set_alarm(Duration::from_millis(wait)).await?;
         }
         Response::empty()
     }
 }
 
-/// What the hub is sent to put an entry on the desk.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct DeskPut {
-    entry: DeskEntry,
-    admission: Admission,
-    now: u64,
-}
-
 impl From<StoreError> for worker::Error {
     fn from(e: StoreError) -> Self {
         worker::Error::RustError(e.to_string())
     }
-}
-
-/// Folds a batch of events into their days: one read and one write per day, however many
-/// events (a batch carries every turn of an isolate since the last one, see [`Hub::send_after`]).
-async fn record(storage: &ObjectStorage, events: &[Event]) -> std::result::Result<(), StoreError> {
-    let mut by_day: std::collections::BTreeMap<&str, Vec<&Event>> = std::collections::BTreeMap::new();
-    for event in events {
-        by_day.entry(event.day()).or_default().push(event);
-    }
-    for (day, events) in by_day {
-        let key = format!("day:{day}");
-        let mut stats = match storage.get(&key).await? {
-            Some(raw) => serde_json::from_str(&raw).unwrap_or_else(|_| DailyStats::new(day)),
-            None => DailyStats::new(day),
-        };
-        for event in events {
-            stats.record(event);
-        }
-        storage.put(&key, &serde_json::to_string(&stats).map_err(|e| StoreError(e.to_string()))?).await?;
-    }
-    Ok(())
 }
 
 thread_local! {
@@ -762,8 +662,32 @@ thread_local! {
 /// The analytics object, called from the worker and from users' objects. With `deferred`,
 /// recorded events wait there for the caller to send them once it has answered.
 struct Hub {
-    namespace: ObjectNamespace,
+    client: HubClient<HubFetch>,
     deferred: Option<Rc<RefCell<Vec<Event>>>>,
+}
+
+impl Hub {
+    fn new(namespace: ObjectNamespace, deferred: Option<Rc<RefCell<Vec<Event>>>>) -> Self {
+        Hub { client: HubClient(HubFetch(namespace)), deferred }
+    }
+}
+
+/// The one hub object, reached with `fetch`: a call's JSON posted, its answer read back.
+struct HubFetch(ObjectNamespace);
+
+impl HubTransport for HubFetch {
+    async fn send(&self, call: String) -> std::result::Result<String, StoreError> {
+        let store_error = |e: worker::Error| StoreError(e.to_string());
+        let stub = self.0.get_by_name("analytics").map_err(store_error)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(JsValue::from_str(&call)));
+        let request = Request::new_with_init("https://analytics.internal/call", &init).map_err(store_error)?;
+        let mut response = stub.fetch_with_request(request).await.map_err(store_error)?;
+        match response.status_code() {
+            200 => response.text().await.map_err(store_error),
+            status => Err(StoreError(format!("the hub answered {status}"))),
+        }
+    }
 }
 
 impl Hub {
@@ -774,7 +698,7 @@ impl Hub {
     fn send_after(state: &State, namespace: ObjectNamespace, events: Vec<Event>) {
         let outbox = OUTBOX.with(Rc::clone);
         let Some(ticket) = outbox.borrow_mut().push(events, JsClock.now_ms()) else { return };
-        let hub = Hub { namespace, deferred: None };
+        let hub = Hub::new(namespace, None);
         let send = async move {
             let sent = crate::outbox::drain(
                 &outbox,
@@ -802,41 +726,19 @@ impl Hub {
         };
         state.wait_until(send);
     }
-
-    async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Response> {
-        let stub = self.namespace.get_by_name("analytics")?;
-        let mut init = RequestInit::new();
-        init.with_method(method);
-        if let Some(body) = body {
-            init.with_body(Some(JsValue::from_str(&body)));
-        }
-        stub.fetch_with_request(Request::new_with_init(&format!("https://analytics.internal{path}"), &init)?).await
-    }
 }
 
 impl AnalyticsStore for Hub {
     async fn record(&self, events: &[Event]) -> std::result::Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
         if let Some(deferred) = &self.deferred {
             deferred.borrow_mut().extend_from_slice(events);
             return Ok(());
         }
-        let body = serde_json::to_string(events).map_err(|e| StoreError(e.to_string()))?;
-        let store_error = |e: worker::Error| StoreError(e.to_string());
-        let response = self.call(Method::Post, "/record", Some(body)).await.map_err(store_error)?;
-        match response.status_code() {
-            200..=299 => Ok(()),
-            status => Err(StoreError(format!("analytics answered {status}"))),
-        }
+        self.client.record(events).await
     }
 
     async fn days(&self, from: &str, to: &str) -> std::result::Result<Vec<DailyStats>, StoreError> {
-        let store_error = |e: worker::Error| StoreError(e.to_string());
-        let mut response =
-            self.call(Method::Get, &format!("/days?from={from}&to={to}"), None).await.map_err(store_error)?;
-        response.json().await.map_err(store_error)
+        self.client.days(from, to).await
     }
 
     async fn desk_put(
@@ -845,33 +747,15 @@ impl AnalyticsStore for Hub {
         admission: &Admission,
         now: u64,
     ) -> std::result::Result<bool, StoreError> {
-        let put = DeskPut { entry: entry.clone(), admission: admission.clone(), now };
-        let body = serde_json::to_string(&put).map_err(|e| StoreError(e.to_string()))?;
-        let response = self.call(Method::Put, "/desk", Some(body)).await.map_err(|e| StoreError(e.to_string()))?;
-        match response.status_code() {
-            200..=299 => Ok(true),
-            409 => Ok(false),
-            status => Err(StoreError(format!("hub answered {status}"))),
-        }
+        self.client.desk_put(entry, admission, now).await
     }
 
     async fn desk_remove(&self, conversation: &str) -> std::result::Result<(), StoreError> {
-        self.expect_ok(self.call(Method::Delete, &format!("/desk/{conversation}"), None).await).await
+        self.client.desk_remove(conversation).await
     }
 
     async fn desk_list(&self, now: u64) -> std::result::Result<Vec<DeskEntry>, StoreError> {
-        let store_error = |e: worker::Error| StoreError(e.to_string());
-        let mut response = self.call(Method::Get, &format!("/desk?now={now}"), None).await.map_err(store_error)?;
-        response.json().await.map_err(store_error)
-    }
-}
-
-impl Hub {
-    async fn expect_ok(&self, response: Result<Response>) -> std::result::Result<(), StoreError> {
-        match response.map_err(|e| StoreError(e.to_string()))?.status_code() {
-            200..=299 => Ok(()),
-            status => Err(StoreError(format!("hub answered {status}"))),
-        }
+        self.client.desk_list(now).await
     }
 }
 

@@ -60,7 +60,7 @@ impl ChannelIdentity {
             Self::Call(v) => ("call", v),
             Self::Caller(v) => ("callsid", v),
         };
-        format!("id:{kind}:{value}")
+        crate::layout::kv::identity(kind, value)
     }
 
     /// The user id a first-seen identity gets: `u-` and 96 bits of an HMAC of the index key

@@ -133,7 +133,7 @@ impl<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore> Edge<'_, S, H,
             .map_err(|e| ApiError::Corrupt(e.to_string()))?;
         let ttl = Some(self.config.ttl_for(WEB));
         for (other, _) in &absorbed {
-            self.store.put(&format!("ctx:{other}"), &redirect, ttl).await?;
+            self.store.put(&crate::layout::kv::context(other), &redirect, ttl).await?;
         }
         let conversation = ConversationId::parse(&merged.conversation_id)
             .ok_or_else(|| ApiError::Corrupt(format!("conversation id in ctx:{survivor}")))?;

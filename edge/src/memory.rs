@@ -1,7 +1,8 @@
 //! In-memory implementations of the [`crate::ports`] traits, for native tests and examples.
 
 use crate::analytics::{DailyStats, Event};
-use crate::desk::{Admission, Desk};
+use crate::desk::Admission;
+use crate::hub::{HubClient, HubTransport};
 use crate::ports::{
     AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpError, HttpRequest, HttpResponse, Redirect,
     StoreError,
@@ -226,38 +227,57 @@ impl Clock for StepClock {
     }
 }
 
-/// Analytics days and the handoff desk in maps.
+/// The hub in memory: analytics days and the handoff desk in one map, kept by the same code
+/// as the worker's hub object ([`crate::hub`], [`Desk`]).
 #[derive(Debug, Default)]
 pub struct MemoryAnalytics {
-    /// Day → figures.
-    pub days: RefCell<BTreeMap<String, DailyStats>>,
-    /// The desk's storage (the hub object's in the worker).
-    pub desk: MemoryDurable,
+    /// The hub object's storage.
+    pub storage: MemoryDurable,
+}
+
+impl MemoryAnalytics {
+    /// Every stored day, by day.
+    pub fn stats(&self) -> BTreeMap<String, DailyStats> {
+        let days = futures_executor::block_on(crate::hub::days(&self.storage, "", "\u{10ffff}")).unwrap_or_default();
+        days.into_iter().map(|d| (d.day.clone(), d)).collect()
+    }
+}
+
+/// The hub's calls answered by [`crate::hub::serve_bytes`] over a map: the JSON both ways,
+/// as between the worker and its hub object.
+pub struct Loopback<'s>(pub &'s MemoryDurable);
+
+impl HubTransport for Loopback<'_> {
+    async fn send(&self, call: String) -> Result<String, StoreError> {
+        Ok(crate::hub::serve_bytes(self.0, call.as_bytes()).await.answer)
+    }
+}
+
+impl MemoryAnalytics {
+    fn client(&self) -> HubClient<Loopback<'_>> {
+        HubClient(Loopback(&self.storage))
+    }
 }
 
 impl AnalyticsStore for MemoryAnalytics {
     async fn record(&self, events: &[Event]) -> Result<(), StoreError> {
-        let mut days = self.days.borrow_mut();
-        for event in events {
-            days.entry(event.day().to_owned()).or_insert_with(|| DailyStats::new(event.day())).record(event);
-        }
-        Ok(())
+        self.client().record(events).await
     }
 
     async fn days(&self, from: &str, to: &str) -> Result<Vec<DailyStats>, StoreError> {
-        Ok(self.days.borrow().range(from.to_owned()..=to.to_owned()).map(|(_, d)| d.clone()).collect())
+        self.client().days(from, to).await
     }
 
     async fn desk_put(&self, entry: &DeskEntry, admission: &Admission, now: u64) -> Result<bool, StoreError> {
-        Desk::new(&self.desk).put(entry, admission, now).await
+        self.client().desk_put(entry, admission, now).await
     }
 
     async fn desk_remove(&self, conversation: &str) -> Result<(), StoreError> {
-        Desk::new(&self.desk).remove(conversation).await
+        self.client().desk_remove(conversation).await
     }
 
     async fn desk_list(&self, now: u64) -> Result<Vec<DeskEntry>, StoreError> {
-        Desk::new(&self.desk).list(now).await
+        self.client().desk_list(now).await
     }
 }
 

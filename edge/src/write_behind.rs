@@ -33,7 +33,7 @@ enum Found {
 /// The minimum time between two KV writes of one key.
 pub const KV_WRITE_INTERVAL_MS: u64 = 1000;
 
-const PARKED: &str = "parked:";
+use crate::layout::user_object::{PARKED_PREFIX as PARKED, parked as parked_key};
 
 #[derive(Serialize, Deserialize)]
 struct Parked {
@@ -85,7 +85,7 @@ impl<'a, K: ContextStore, D: DurableStore> WriteBehind<'a, K, D> {
             let key = &key[PARKED.len()..];
             if let Found::Parked(p) = self.parked(key).await? {
                 self.kv.put(key, &p.value, p.ttl).await?;
-                self.durable.delete(&format!("{PARKED}{key}")).await?;
+                self.durable.delete(&parked_key(key)).await?;
                 let mut state = self.state.borrow_mut();
                 state.last_write_ms.insert(key.to_owned(), self.now_ms);
                 state.clear.insert(key.to_owned());
@@ -101,7 +101,7 @@ impl<'a, K: ContextStore, D: DurableStore> WriteBehind<'a, K, D> {
         if self.state.borrow().clear.contains(key) {
             return Ok(Found::None);
         }
-        let Some(raw) = self.durable.get(&format!("{PARKED}{key}")).await? else {
+        let Some(raw) = self.durable.get(&parked_key(key)).await? else {
             self.state.borrow_mut().clear.insert(key.to_owned());
             return Ok(Found::None);
         };
@@ -109,7 +109,7 @@ impl<'a, K: ContextStore, D: DurableStore> WriteBehind<'a, K, D> {
         match serde_json::from_str::<Parked>(&raw) {
             Ok(p) if p.over == digest(current.as_deref()) => Ok(Found::Parked(p)),
             _ => {
-                self.durable.delete(&format!("{PARKED}{key}")).await?;
+                self.durable.delete(&parked_key(key)).await?;
                 self.state.borrow_mut().clear.insert(key.to_owned());
                 Ok(Found::Superseded(current))
             }
@@ -135,7 +135,7 @@ impl<K: ContextStore, D: DurableStore> ContextStore for WriteBehind<'_, K, D> {
                 let parked = serde_json::to_string(&Parked { value: value.to_owned(), ttl: ttl_seconds, over })
                     .unwrap_or_default();
                 self.state.borrow_mut().clear.remove(key);
-                self.durable.put(&format!("{PARKED}{key}"), &parked).await?;
+                self.durable.put(&parked_key(key), &parked).await?;
                 let due = last + KV_WRITE_INTERVAL_MS;
                 let mut state = self.state.borrow_mut();
                 state.flush_at_ms = Some(state.flush_at_ms.map_or(due, |at| at.max(due)));
@@ -144,7 +144,7 @@ impl<K: ContextStore, D: DurableStore> ContextStore for WriteBehind<'_, K, D> {
                 self.kv.put(key, value, ttl_seconds).await?;
                 // A value parked earlier is now older than the one just written.
                 if !self.state.borrow().clear.contains(key) {
-                    self.durable.delete(&format!("{PARKED}{key}")).await?;
+                    self.durable.delete(&parked_key(key)).await?;
                 }
                 let mut state = self.state.borrow_mut();
                 state.last_write_ms.insert(key.to_owned(), self.now_ms);

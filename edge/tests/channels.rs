@@ -405,7 +405,7 @@ fn text_a_channels_privacy_policy_forbids_is_not_stored() {
     assert!(!stored.contains("zanzibar"), "{stored}");
     assert!(stored.contains("[not stored]"));
     assert!(stored.contains("quixote"), "Messenger's policy allows it: {stored}");
-    let analytics = format!("{:?}", edge.analytics.days.borrow());
+    let analytics = format!("{:?}", edge.analytics.stats());
     assert!(!analytics.contains("zanzibar") && analytics.contains("quixote"), "{analytics}");
 }
 

@@ -112,7 +112,7 @@ fn a_handed_off_conversation_goes_to_one_agent_and_back_to_the_bot() {
         (texts(&again), &again["status"]),
         (vec!["Can you provide your order number?".to_owned()], &json!("bot"))
     );
-    let report = edge.analytics.days.borrow();
+    let report = edge.analytics.stats();
     let resolved: u64 = report.values().flat_map(|d| d.channels.values()).map(|c| c.resolved).sum();
     assert_eq!(resolved, 1);
 }

@@ -1,6 +1,6 @@
 //! The worker under test: `wrangler dev` started as `cargo xtask dev` starts it.
 
-use crate::{free_port, root, stop_group, wait_for};
+use crate::{free_port, root, stop_group};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -51,42 +51,49 @@ impl Stack {
         for built in ["edge/build/index.js", "public/widget/switchboard_widget_bg.wasm", "node_modules/.bin/wrangler"] {
             assert!(root.join(built).exists(), "{built} is missing: run `cargo xtask build` (cargo xtask test does)");
         }
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("wrangler.log")).expect("a log file");
-        let server = DevServer {
-            port,
-            inspector_port: free_port(),
-            persist_to: &dir.path().join("kv"),
-            config_home: &dir.path().join("home"),
-            token_secret: TOKEN_SECRET,
-            fulfillment_url,
-            vars: [("IDENTITY_SECRET", IDENTITY_SECRET.to_owned()), ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned())]
-                .into_iter()
-                .chain(vars.iter().map(|(k, v)| (*k, (*v).to_owned())))
-                .collect(),
-        };
-        let child = server
-            .command(&root)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("wrangler starts");
-        let stack = Stack { base: format!("http://127.0.0.1:{port}"), child, dir };
-        let health = format!("{}/v1/health", stack.base);
-        let ready = tokio::time::timeout(
-            Duration::from_secs(90),
-            wait_for("wrangler dev to answer /v1/health", Duration::from_secs(90), || async {
-                crate::http::get(&health, None).await.ok().filter(|(status, _)| *status == 200)
-            }),
-        )
-        .await;
-        if ready.is_err() {
-            panic!("wrangler dev did not start; its log:\n{}", stack.log());
+        // A port is picked by binding port 0 and letting it go, so another process (an
+        // outgoing connection's ephemeral port, Chromium's) may take it before wrangler binds
+        // it: then wrangler stops at once saying so, and the start is tried with new ports.
+        for attempt in 1..=3 {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("wrangler.log")).expect("a log file");
+            let server = DevServer {
+                port,
+                inspector_port: free_port(),
+                persist_to: &dir.path().join("kv"),
+                config_home: &dir.path().join("home"),
+                token_secret: TOKEN_SECRET,
+                fulfillment_url,
+                vars: [("IDENTITY_SECRET", IDENTITY_SECRET.to_owned()), ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned())]
+                    .into_iter()
+                    .chain(vars.iter().map(|(k, v)| (*k, (*v).to_owned())))
+                    .collect(),
+            };
+            let child = server
+                .command(&root)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log handle"))
+                .stderr(log)
+                .process_group(0)
+                .spawn()
+                .expect("wrangler starts");
+            let stack = Stack { base: format!("http://127.0.0.1:{port}"), child, dir };
+            let health = format!("{}/v1/health", stack.base);
+            let ready = crate::poll(Duration::from_secs(90), || async {
+                if stack.log().contains("Address already in use") {
+                    return Some(false);
+                }
+                crate::http::get(&health, None).await.ok().filter(|(status, _)| *status == 200).map(|_| true)
+            })
+            .await;
+            match ready {
+                Some(true) => return stack,
+                Some(false) if attempt < 3 => drop(stack),
+                _ => panic!("wrangler dev did not start; its log:\n{}", stack.log()),
+            }
         }
-        stack
+        unreachable!("the last attempt returns or panics")
     }
 
     /// `base` + `path`.

@@ -22,24 +22,26 @@ pub fn run(root: &Path) -> Result<()> {
             "warnings",
         ]))
     })?;
-    // On wasm32 the widget and console with their browser tests; the engine and the edge as
-    // libraries only (the worker's glue is wasm32-only code): their tests and benches run, and
-    // are linted, natively above.
+    // On wasm32: libraries and tests, not the engine's criterion benches (native only).
     step("clippy, wasm32 (warnings denied)", || {
-        let clippy = |packages: &[&str], all_targets: bool| {
-            let mut command = Command::new("cargo");
-            command.arg("clippy");
-            for package in packages {
-                command.args(["--package", package]);
-            }
-            command.args(["--target", "wasm32-unknown-unknown"]);
-            if all_targets {
-                command.arg("--all-targets");
-            }
-            exec(command.args(["--", "-D", "warnings"]))
-        };
-        clippy(&["switchboard-widget", "switchboard-console"], true)?;
-        clippy(&["switchboard-edge", "switchboard-dialog"], false)
+        exec(Command::new("cargo").args([
+            "clippy",
+            "--package",
+            "switchboard-widget",
+            "--package",
+            "switchboard-console",
+            "--package",
+            "switchboard-edge",
+            "--package",
+            "switchboard-dialog",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--lib",
+            "--tests",
+            "--",
+            "-D",
+            "warnings",
+        ]))
     })?;
     step("native unit and integration tests", || {
         exec(Command::new("cargo").args([

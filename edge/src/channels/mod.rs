@@ -56,6 +56,7 @@ use crate::conversation::{Edge, Exchange, Said, check_text};
 use crate::error::ApiError;
 use crate::identity::ChannelIdentity;
 use crate::ids::UserId;
+use crate::layout;
 use crate::ports::{AnalyticsStore, Clock, ContextStore, DurableStore, HttpClient, HttpRequest};
 use serde::{Deserialize, Serialize};
 pub use settings::Settings;
@@ -449,10 +450,10 @@ async fn run<S: ContextStore, H: HttpClient, C: Clock, A: AnalyticsStore>(
     // The number a channel delivered from is the customer's (the agent console shows it):
     // verified when the channel vouches for it (WhatsApp, an attested call), not from an SMS
     // or plain caller ID.
-    if let Some(phone) = envelope.identity.strip_prefix("id:phone:") {
+    if let Some(phone) = layout::kv::identity_value(&envelope.identity, "phone") {
         context.profile.set("phone", Some(phone.to_owned()), true);
-    } else if let Some(phone) =
-        envelope.identity.strip_prefix("id:sms:").or_else(|| envelope.identity.strip_prefix("id:call:"))
+    } else if let Some(phone) = layout::kv::identity_value(&envelope.identity, "sms")
+        .or_else(|| layout::kv::identity_value(&envelope.identity, "call"))
     {
         context.profile.set("phone", Some(phone.to_owned()), false);
     }

@@ -32,7 +32,7 @@ struct Delivery {
 pub struct Recent(Vec<Delivery>);
 
 fn key(channel: Channel) -> String {
-    format!("seen:{}", channel.name())
+    crate::layout::user_object::seen(channel.name())
 }
 
 impl Recent {
