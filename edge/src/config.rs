@@ -285,7 +285,7 @@ impl Config {
 
     /// Settings from the worker's variables and secrets, `read` giving each one's value by its
     /// binding name; `secrets`: the webhook secrets the agent names (only those are read). The
-    /// problems come back as log lines (JSON, naming the setting, never its value): a setting
+    /// problems come back as log lines (JSON, naming the setting, never a secret's value): a setting
     /// that does not parse stays at its default, and without a `TOKEN_SECRET` of at least
     /// [`MIN_SECRET_BYTES`] there are no settings at all (the worker answers 500).
     pub fn from_vars<'n>(

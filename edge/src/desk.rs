@@ -8,11 +8,10 @@
 //! entry expires [`Admission::timeout_ms`] after its handoff (the hub's alarm sweeps, reads skip
 //! expired ones), and the queue is read in pages.
 
+use crate::layout::hub::{DESK_PREFIX as PREFIX, desk as key};
 use crate::ports::{DurableStore, StoreError};
 use serde::{Deserialize, Serialize};
 use switchboard_dialog::protocol::{ConversationStatus, DeskEntry};
-
-use crate::layout::hub::{DESK_PREFIX as PREFIX, desk as key};
 
 /// How a waiting entry is admitted.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

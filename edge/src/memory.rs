@@ -236,6 +236,10 @@ pub struct MemoryAnalytics {
 }
 
 impl MemoryAnalytics {
+    fn client(&self) -> HubClient<Loopback<'_>> {
+        HubClient(Loopback(&self.storage))
+    }
+
     /// Every stored day, by day.
     pub fn stats(&self) -> BTreeMap<String, DailyStats> {
         let days = futures_executor::block_on(crate::hub::days(&self.storage, "", "\u{10ffff}")).unwrap_or_default();
@@ -250,12 +254,6 @@ pub struct Loopback<'s>(pub &'s MemoryDurable);
 impl HubTransport for Loopback<'_> {
     async fn send(&self, call: String) -> Result<String, StoreError> {
         Ok(crate::hub::serve_bytes(self.0, call.as_bytes()).await.answer)
-    }
-}
-
-impl MemoryAnalytics {
-    fn client(&self) -> HubClient<Loopback<'_>> {
-        HubClient(Loopback(&self.storage))
     }
 }
 

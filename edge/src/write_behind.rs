@@ -15,6 +15,7 @@
 //! made possible by KV being consistent within the location of the object). Reads are not
 //! cached in memory for the same reason.
 
+use crate::layout::user_object::{PARKED_PREFIX as PARKED, parked as parked_key};
 use crate::ports::{ContextStore, DurableStore, StoreError};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -32,8 +33,6 @@ enum Found {
 
 /// The minimum time between two KV writes of one key.
 pub const KV_WRITE_INTERVAL_MS: u64 = 1000;
-
-use crate::layout::user_object::{PARKED_PREFIX as PARKED, parked as parked_key};
 
 #[derive(Serialize, Deserialize)]
 struct Parked {
